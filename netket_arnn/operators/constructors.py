@@ -1,0 +1,167 @@
+"""Constructors for the standard pairwise spin systems."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import netket as nk
+import numpy as np
+
+from .pairwise import PairwiseIsing
+
+
+def _spin_hilbert(n: int) -> nk.hilbert.Spin:
+    if int(n) != n or n < 1:
+        raise ValueError(f"the number of spins N must be a positive integer, got {n!r}")
+    return nk.hilbert.Spin(0.5, int(n))
+
+
+def _uniform_fields(n: int, h) -> np.ndarray:
+    h = np.asarray(h, dtype=np.float64)
+    return np.full(n, float(h)) if h.ndim == 0 else h
+
+
+def from_couplings(J, h=None, *, triangular: bool = False, dtype=jnp.float64) -> PairwiseIsing:
+    """Dense :class:`PairwiseIsing` from an ``(N, N)`` coupling matrix and optional fields.
+
+    ``J`` must be symmetric with zero diagonal, or, with ``triangular=True``, strictly
+    triangular (each pair once). ``h`` is a scalar (uniform field) or an ``(N,)`` array.
+    """
+    J = np.asarray(J)
+    if J.ndim != 2 or J.shape[0] != J.shape[1]:
+        raise ValueError(f"dense couplings must be a square (N, N) matrix, got shape {J.shape}")
+    n = J.shape[0]
+    fields = None if h is None else _uniform_fields(n, h)
+    return PairwiseIsing(
+        _spin_hilbert(n),
+        J,
+        fields,
+        triangular=triangular,
+        dtype=dtype,
+        metadata={"model": "couplings"},
+    )
+
+
+def curie_weiss(N: int, J: float = 1.0, h: float = 0.0, *, dtype=jnp.float64) -> PairwiseIsing:
+    r"""Curie–Weiss model :math:`H = -(J/N)\sum_{i<j} x_i x_j - h \sum_i x_i` (dense)."""
+    hilbert = _spin_hilbert(N)
+    couplings = np.full((N, N), J / N)
+    np.fill_diagonal(couplings, 0.0)
+    return PairwiseIsing(
+        hilbert,
+        couplings,
+        np.full(N, float(h)),
+        dtype=dtype,
+        metadata={"model": "curie_weiss", "N": int(N), "J": float(J), "h": float(h)},
+    )
+
+
+def sherrington_kirkpatrick_couplings(N: int, seed: int) -> np.ndarray:
+    r"""The published SK instance ``(N, seed)``: strictly lower-triangular float32 couplings.
+
+    Recipe of arXiv:2302.08347: ``RandomState(seed).normal(0, 1/sqrt(N), N(N-1)/2)``
+    filled row by row into ``np.tril_indices(N, -1)``, stored as float32, so that
+    :math:`J_{ij} \sim \mathcal N(0, 1/N)`.
+    """
+    rows, cols = np.tril_indices(N, -1)
+    lower = np.zeros((N, N), dtype=np.float32)
+    lower[rows, cols] = np.random.RandomState(seed).normal(0.0, 1.0 / np.sqrt(N), len(rows))
+    return lower
+
+
+def sherrington_kirkpatrick(
+    N: int, J: float = 1.0, h: float = 0.0, *, seed: int, dtype=jnp.float64
+) -> PairwiseIsing:
+    r"""Sherrington–Kirkpatrick spin glass, :math:`J_{ij} \sim \mathcal N(0, J^2/N)`, dense.
+
+    For ``J = 1`` the couplings are bit for bit the published instance ``(N, seed)``
+    (see :func:`sherrington_kirkpatrick_couplings`); other ``J`` rescale them.
+    """
+    _spin_hilbert(N)
+    lower = sherrington_kirkpatrick_couplings(N, seed).astype(np.float64) * J
+    return PairwiseIsing(
+        _spin_hilbert(N),
+        lower,
+        _uniform_fields(N, h),
+        triangular=True,
+        dtype=dtype,
+        metadata={
+            "model": "sherrington_kirkpatrick",
+            "N": int(N),
+            "J": float(J),
+            "h": float(h),
+            "seed": int(seed),
+        },
+    )
+
+
+def edwards_anderson(
+    graph: nk.graph.AbstractGraph,
+    couplings: str = "gaussian",
+    *,
+    seed: int,
+    J: float = 1.0,
+    h: float = 0.0,
+    dtype=jnp.float64,
+) -> PairwiseIsing:
+    r"""Edwards–Anderson spin glass on the edges of a NetKet graph (sparse).
+
+    ``couplings="gaussian"`` draws :math:`J_{ij} \sim \mathcal N(0, J^2)`, ``"pm1"`` draws
+    :math:`\pm J` with equal probability, independently for each edge of ``graph``
+    (``nk.graph.Hypercube``, ``nk.graph.Graph``, :func:`random_regular_graph`, ...).
+    """
+    if not isinstance(graph, nk.graph.AbstractGraph):
+        raise TypeError(f"graph must be a NetKet graph, got {type(graph).__name__}")
+    edges = np.asarray(graph.edges(), dtype=np.int64).reshape(-1, 2)
+    rng = np.random.default_rng(seed)
+    if couplings == "gaussian":
+        weights = J * rng.standard_normal(len(edges))
+    elif couplings == "pm1":
+        weights = J * rng.choice([-1.0, 1.0], size=len(edges))
+    else:
+        raise ValueError(f"couplings must be 'gaussian' or 'pm1', got {couplings!r}")
+    n = graph.n_nodes
+    return PairwiseIsing(
+        _spin_hilbert(n),
+        weights,
+        _uniform_fields(n, h),
+        edges=edges,
+        dtype=dtype,
+        metadata={
+            "model": "edwards_anderson",
+            "N": int(n),
+            "couplings": couplings,
+            "J": float(J),
+            "h": float(h),
+            "seed": int(seed),
+        },
+    )
+
+
+def random_regular_graph(N: int, degree: int, *, seed: int, max_tries: int = 1000) -> nk.graph.Graph:
+    """Uniform random ``degree``-regular simple graph on ``N`` nodes (pairing model with rejection)."""
+    if N * degree % 2 or degree >= N or degree < 1:
+        raise ValueError(
+            f"no simple {degree}-regular graph on {N} nodes (need N*degree even, 0 < degree < N)"
+        )
+    rng = np.random.default_rng(seed)
+    stubs = np.repeat(np.arange(N), degree)
+    for _ in range(max_tries):
+        pairs = np.sort(rng.permutation(stubs).reshape(-1, 2), axis=1)
+        if np.all(pairs[:, 0] != pairs[:, 1]) and len(np.unique(pairs, axis=0)) == len(pairs):
+            return nk.graph.Graph(edges=[tuple(map(int, p)) for p in pairs], n_nodes=N)
+    raise RuntimeError(f"no simple {degree}-regular graph found on {N} nodes in {max_tries} tries")
+
+
+def curie_weiss_parameters(H: PairwiseIsing) -> tuple[float, float] | None:
+    """``(J, h)`` if ``H`` is a Curie–Weiss Hamiltonian (all :math:`J_{ij} = J/N`, all
+    :math:`h_i = h`), else ``None``."""
+    n = H.n_sites
+    weights = np.asarray(H.edge_weights)
+    fields = np.asarray(H.fields)
+    if not np.all(fields == fields[0]):
+        return None
+    if H.n_edges == 0:
+        return 0.0, float(fields[0])
+    if H.n_edges != n * (n - 1) // 2 or not np.all(weights == weights[0]):
+        return None
+    return float(weights[0]) * n, float(fields[0])

@@ -1,0 +1,255 @@
+r"""H2ARNN: the exact autoregressive form of a pairwise Boltzmann distribution (THEORY §2).
+
+.. math::
+
+    u_i = a_i \xi_{ii} + c_i + \log\rho_i^+ - \log\rho_i^-, \qquad
+    \log\rho_i^\pm = \mathrm{LSE}_{c}\Big(b^\pm_c + \sum_{l>i} w_{cl}\, \xi_{il}\Big),
+
+with the couplings first layer :math:`\xi_{il} = \sum_{s<i} J_{sl} x_s`, one hidden unit
+per configuration :math:`c` of the unsampled spins :math:`x_{>i}` (:math:`2^{n_i}` of them,
+:math:`n_i = N - 1 - i`), and at the exact values :math:`a_i = 2\beta`,
+:math:`c_i = 2\beta h_i`, :math:`w_{cl} = \beta x^c_l`,
+:math:`b^\pm_c = \beta \sum_{l>i} (\pm J_{il} + h_l) x^c_l + \beta \sum_{i<l<l'} J_{ll'} x^c_l x^c_{l'}`.
+
+Layout. The hidden units of all sites are packed one after another on a single axis of
+:math:`U = \sum_i 2^{n_i} = 2^N - 1` units: site :math:`i` owns units
+:math:`[2^N - 2^{N-i},\, 2^N - 2^{N-1-i})`, and its unit :math:`c` is the configuration whose
+spin :math:`l > i` is :math:`x^c_l = 1 - 2\,\mathrm{bit}_{N-1-l}(c)` (site :math:`i+1` is the most
+significant bit). The batched pass evaluates all :math:`U` units at once (gathering each
+unit's :math:`\xi_{i\cdot}` row) and reduces them per site with segment log-sum-exps:
+:math:`O(B\, N 2^N)` work and memory. Sampling keeps :math:`\xi_{i\cdot}` in the cache,
+advanced by :func:`netket_arnn.nn.first_layer_update` (:math:`O(N)` per site), and reads the
+site's units through a window of :math:`2^{N-1}` units.
+
+Fixed hidden weights are never stored: :math:`\beta x^c_l` is regenerated from the unit
+index. The model is meant as an exact reference: :math:`N \le` :data:`MAX_SITES`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from netket.utils import HashableArray
+from netket.utils.types import DType
+
+from .._validation import check_beta
+from ..nn import Couplings, first_layer, first_layer_update
+from .base import PhysicsARNN, check_pairwise, masked_logsumexp, site_window
+
+MAX_SITES = 20
+r"""Largest :math:`N` accepted by :class:`H2ARNN`: it has :math:`2^N - 1` hidden units and a
+batched pass costs :math:`O(B\, N\, 2^N)` (about :math:`2 \cdot 10^7` numbers per sample at N = 20)."""
+
+
+def _unit_spins(k, n: int, dtype) -> jax.Array:
+    r"""``(..., N)`` spins :math:`x^c_l = 1 - 2\,\mathrm{bit}_{N-1-l}(c)` of unit indices ``k``."""
+    shift = (n - 1 - jnp.arange(n, dtype=jnp.int32)).astype(jnp.int32)
+    bits = jnp.right_shift(jnp.asarray(k, jnp.int32)[..., None], shift) & 1
+    return (1 - 2 * bits).astype(dtype)
+
+
+@functools.lru_cache(maxsize=2)
+def _hidden_biases(couplings: HashableArray, fields: HashableArray, beta: float):
+    r"""Exact :math:`b^\pm` of all :math:`2^N - 1` packed units (numpy, at initialisation).
+
+    Cached so that initialising ``b_plus`` and ``b_minus`` (and the sampler's cache
+    initialisation) enumerate the future configurations once.
+    """
+    J, h = np.asarray(couplings), np.asarray(fields)
+    n = len(h)
+    plus, minus = [], []
+    for i in range(n):  # init-time numpy, never traced
+        future = np.arange(i + 1, n)
+        c = np.arange(2 ** len(future))
+        spins = 1.0 - 2.0 * ((c[:, None] >> (n - 1 - future)[None, :]) & 1)
+        energy = spins @ h[future] + 0.5 * np.sum((spins @ J[np.ix_(future, future)]) * spins, axis=1)
+        coupling = spins @ J[i, future]
+        plus.append(beta * (energy + coupling))
+        minus.append(beta * (energy - coupling))
+    return np.concatenate(plus), np.concatenate(minus)
+
+
+def hidden_parameter_count(N: int, trainable_weights: bool = True) -> int:
+    r"""Number of numbers in H2ARNN's output stage, excluding the couplings.
+
+    Hidden biases :math:`2(2^N - 1)`, skip weights and output biases :math:`2N`, and (when
+    the hidden weights are trainable) the effective hidden weights
+    :math:`\sum_i n_i 2^{n_i} = (N - 2) 2^N + 2` (stored as a masked ``(2^N - 1, N)`` array).
+    """
+    count = 2 * (2**N - 1) + 2 * N
+    return count + ((N - 2) * 2**N + 2 if trainable_weights else 0)
+
+
+class H2ARNN(PhysicsARNN):
+    r"""The exact ARNN of a pairwise Hamiltonian (THEORY §2), for :math:`N \le 20`.
+
+    With its initial parameters :math:`q(x) = e^{-\beta H(x)}/Z` exactly, at every ``x``.
+
+    Variables (``(U,)`` means the :math:`U = 2^N - 1` packed hidden units):
+
+    - first layer: the couplings (:class:`netket_arnn.nn.Couplings`; fixed in the
+      ``"couplings"`` collection, or :math:`N(N-1)/2` trainable parameters with
+      ``trainable_couplings=True``, started from ``couplings`` or from ``couplings_init``);
+    - ``skip`` :math:`a` ``(N,)``, ``bias`` :math:`c` ``(N,)``, ``b_plus`` and ``b_minus``
+      ``(U,)``: fixed (``"fixed"`` collection) or trainable (``trainable=True``);
+    - ``weights`` ``(U, N)``, only with ``trainable=True``: the hidden weights, started at
+      :math:`\beta x^c_l` and masked to :math:`l > i` (the masked entries get zero gradient).
+      Fixed hidden weights are regenerated on the fly and not stored.
+
+    Counts: :func:`hidden_parameter_count` (:math:`2^{N+1} + 2N - 2` fixed,
+    plus :math:`(N - 2)2^N + 2` effective weights when trainable), plus :math:`N(N-1)/2`
+    trainable couplings.
+    """
+
+    beta: float
+    """inverse temperature of the exact parameters."""
+    couplings: HashableArray
+    """``(N, N)`` symmetric coupling matrix with zero diagonal."""
+    fields: HashableArray
+    """``(N,)`` local fields."""
+    trainable: bool = False
+    """if True, hidden weights and biases, skip weights and output biases are parameters."""
+    trainable_couplings: bool = False
+    """if True, the first-layer couplings are parameters."""
+    couplings_init: Callable | None = None
+    """initialiser of trainable couplings (default: start from ``couplings``)."""
+    precision: Any = None
+    """precision of the hidden-layer contractions (:class:`jax.lax.Precision`); on GPUs float32
+    matmuls default to TF32, ``Precision.HIGHEST`` keeps full float32."""
+    machine_pow: int = 2
+    param_dtype: DType = jnp.float64
+
+    @classmethod
+    def from_hamiltonian(
+        cls,
+        H,
+        beta: float,
+        *,
+        trainable: bool = False,
+        trainable_couplings: bool = False,
+        couplings_init: Callable | None = None,
+        precision: Any = None,
+        param_dtype: DType = jnp.float64,
+    ):
+        """H2ARNN at the exact parameters of the pairwise Hamiltonian ``H`` at ``beta``."""
+        check_pairwise(H)
+        _check_size(H.n_sites)
+        return cls(
+            hilbert=H.hilbert,
+            beta=check_beta(beta),
+            couplings=HashableArray(np.asarray(H.couplings, dtype=np.float64)),
+            fields=HashableArray(np.asarray(H.fields, dtype=np.float64)),
+            trainable=bool(trainable),
+            trainable_couplings=bool(trainable_couplings),
+            couplings_init=couplings_init,
+            precision=precision,
+            param_dtype=param_dtype,
+        )
+
+    def setup(self):
+        n = self.hilbert.size
+        _check_size(n)
+        J, h = np.asarray(self.couplings), np.asarray(self.fields)
+        if J.shape != (n, n) or h.shape != (n,):
+            raise ValueError(
+                f"H2ARNN on {n} sites needs couplings of shape ({n}, {n}) and fields of shape ({n},), "
+                f"got {J.shape} and {h.shape}"
+            )
+        dtype, beta = self.param_dtype, self.beta
+        self.coupling_layer = Couplings(
+            n_sites=n,
+            values=self.couplings,
+            trainable=self.trainable_couplings,
+            kernel_init=self.couplings_init,
+            param_dtype=dtype,
+        )
+
+        def const(value):
+            return lambda _: jnp.asarray(value, dtype=dtype)
+
+        def biases():
+            return _hidden_biases(self.couplings, self.fields, beta)
+
+        self.skip = self.physics_variable("skip", const(np.full(n, 2.0 * beta)), self.trainable)
+        self.bias = self.physics_variable("bias", const(2.0 * beta * h), self.trainable)
+        self.b_plus = self.physics_variable("b_plus", lambda _: jnp.asarray(biases()[0], dtype), self.trainable)
+        self.b_minus = self.physics_variable("b_minus", lambda _: jnp.asarray(biases()[1], dtype), self.trainable)
+        if self.trainable:
+            self.weights = self.param("weights", lambda _: self._exact_weights(*self._unit_layout()))
+
+    # -- layout -----------------------------------------------------------------------------
+    def _unit_layout(self):
+        """``(site, k)`` of every packed unit, each ``(U,)`` int32."""
+        n = self.hilbert.size
+        widths = 2 ** (n - 1 - np.arange(n))
+        site = np.repeat(np.arange(n), widths)
+        k = np.arange(2**n - 1) - np.repeat(2**n - 2 ** (n - np.arange(n)), widths)
+        return jnp.asarray(site, jnp.int32), jnp.asarray(k, jnp.int32)
+
+    def _exact_weights(self, site, k):
+        r"""``(..., N)`` exact hidden weights :math:`\beta x^c_l [l > i]` of units ``(site, k)``."""
+        n = self.hilbert.size
+        future = jnp.arange(n) > jnp.asarray(site)[..., None]
+        return jnp.where(future, self.beta * _unit_spins(k, n, self.param_dtype), 0.0)
+
+    def _weights(self, site, k, window_offset=None):
+        if not self.trainable:
+            return self._exact_weights(site, k)
+        n = self.hilbert.size
+        if window_offset is None:
+            w = self.weights
+        else:
+            w = jax.lax.dynamic_slice(self.weights, (window_offset, jnp.int32(0)), (2 ** (n - 1), n))
+        return jnp.where(jnp.arange(n) > jnp.asarray(site)[..., None], w, 0.0)
+
+    # -- passes -----------------------------------------------------------------------------
+    def logits(self, x):
+        n = self.hilbert.size
+        J = self.coupling_layer()
+        xi = first_layer(x, J)  # (B, N, N): [b, i, l] = ξ_il
+        site, k = self._unit_layout()
+        hidden = jnp.einsum("bul,ul->bu", xi[:, site, :], self._weights(site, k), precision=self.precision)
+        lse_p = _segment_logsumexp(self.b_plus + hidden, site, n)
+        lse_m = _segment_logsumexp(self.b_minus + hidden, site, n)
+        return self.skip * jnp.diagonal(xi, axis1=1, axis2=2) + self.bias + lse_p - lse_m
+
+    def conditional_logit(self, x, index):
+        n = self.hilbert.size
+        J = self.coupling_layer()
+        cache = self.cache_variable("xi", x.shape, x.dtype)
+        xi = cache.value
+        if not self.is_initializing():
+            xi = jnp.where(index == 0, 0.0, first_layer_update(xi, J, x, index)).astype(x.dtype)
+            cache.value = xi
+        window = 2 ** (n - 1)
+        start = 2**n - jnp.left_shift(jnp.int32(1), n - index)
+        offset, valid, k = site_window(start, jnp.left_shift(jnp.int32(1), n - 1 - index), window, 2**n - 1)
+        w = self._weights(index, jnp.clip(k, 0, window - 1), window_offset=offset)  # (window, N)
+        hidden = jnp.matmul(xi, w.T, precision=self.precision)
+        b_p = jax.lax.dynamic_slice(self.b_plus, (offset,), (window,))
+        b_m = jax.lax.dynamic_slice(self.b_minus, (offset,), (window,))
+        lse_p = masked_logsumexp(b_p + hidden, valid)
+        lse_m = masked_logsumexp(b_m + hidden, valid)
+        return self.skip[index] * xi[:, index] + self.bias[index] + lse_p - lse_m
+
+
+def _segment_logsumexp(values: jax.Array, segment: jax.Array, n: int) -> jax.Array:
+    """``(B, U) -> (B, n)``: log-sum-exp of the units of each (sorted, non-empty) segment."""
+    top = jax.ops.segment_max(values.T, segment, num_segments=n, indices_are_sorted=True)
+    top = jax.lax.stop_gradient(top)
+    total = jax.ops.segment_sum(jnp.exp(values.T - top[segment]), segment, n, indices_are_sorted=True)
+    return (jnp.log(total) + top).T
+
+
+def _check_size(n: int) -> None:
+    if n > MAX_SITES:
+        raise ValueError(
+            f"H2ARNN has 2^N - 1 hidden units and is limited to N <= {MAX_SITES} spins; got N = {n}. "
+            "Use a tractable architecture (CurieWeissARNN for Curie–Weiss, SingleLayerARNN or the "
+            "spin-glass ARNNs) for larger systems"
+        )

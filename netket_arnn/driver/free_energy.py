@@ -1,0 +1,325 @@
+r"""The variational free-energy driver: NetKet's VMC for classical spins at temperature 1/β.
+
+For a normalised autoregressive model :math:`q_\theta` sampled exactly, the driver minimises
+
+.. math::
+
+    f[q] = \frac{F[q]}{N} = \frac1N\,E_{x\sim q}\Big[H(x) + \frac1\beta\log q(x)\Big]
+         \;\ge\; f, \qquad \beta N\,(f[q] - f) = \mathrm{KL}(q\,\|\,p),
+
+with the score-function gradient and baseline of THEORY §1. Writing
+:math:`f_\text{loc}(x) = (H(x) + \beta^{-1}\log q(x))/N`,
+
+.. math::
+
+    \nabla_\theta f[q] = E_q\big[(f_\text{loc} - E_q f_\text{loc})\,\nabla_\theta\log q\big]
+                       = \mathrm{Cov}_q\big(f_\text{loc},\,\nabla_\theta \log q\big),
+
+since :math:`E_q[\nabla\log q] = 0`. It is estimated on :math:`M` independent samples by the
+unbiased sample covariance :math:`\frac{1}{M-1}\sum_k (f_k - \bar f)\nabla\log q(x_k)`, computed as
+one vector-Jacobian product of :math:`\log q = \text{machine\_pow}\cdot\mathrm{Re}\log\psi`
+(so it runs sharded over devices and in chunks like NetKet's own estimators).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import flax.serialization
+import jax
+import jax.numpy as jnp
+import netket as nk
+from netket import jax as nkjax
+from netket.driver import AbstractOptimizationDriver
+from netket.optimizer import identity_preconditioner
+from netket.utils import struct, timing
+from netket.utils.types import PyTree
+
+from .._validation import check_beta
+from ..observables import iid_statistics, local_values, model_machine_pow
+
+__all__ = ["VariationalFreeEnergy", "free_energy_and_grad"]
+
+
+class VariationalFreeEnergy(AbstractOptimizationDriver):
+    r"""Minimise the variational free energy per spin :math:`f[q]` of an autoregressive state.
+
+    Works like :class:`netket.driver.VMC`: :meth:`run` with NetKet loggers
+    (``out=``), ``obs=``, callbacks and the progress bar; an optax optimizer; an optional
+    preconditioner such as :class:`netket.optimizer.SR`. At every step it logs
+
+    - ``free_energy``: :math:`f[q]` (the minimised quantity, a ``Stats``),
+    - ``energy``, ``entropy``, ``abs_magnetization``: per-spin ``Stats`` under :math:`q`,
+    - ``beta``: the β of the step.
+
+    Args:
+        hamiltonian: classical Hamiltonian with a batched, jax-traceable ``energy(x)``
+            that is a jax pytree (e.g. :class:`netket_arnn.PairwiseIsing`).
+        optimizer: an optax optimizer (e.g. ``nk.optimizer.Adam(1e-3)``).
+        variational_state: an ``nk.vqs.MCState`` of an ``nk.models.AbstractARNN`` with an
+            exact sampler (``nk.sampler.ARDirectSampler``), on ``hamiltonian.hilbert``.
+        beta: inverse temperature: a number > 0, or a callable ``step -> β`` (see
+            :mod:`netket_arnn.driver.schedules`), evaluated at the start of every step.
+        preconditioner: e.g. ``nk.optimizer.SR(diag_shift=...)``; ``None`` is the identity.
+
+    The gradient is that of :math:`f = F/N` (so its scale is
+    :math:`\nabla\mathrm{KL}/(\beta N)`); Adam is insensitive to that scale, an SR learning
+    rate :math:`\eta` is a natural-gradient step of :math:`\eta/(\beta N)` in KL units.
+    """
+
+    _ham: Any = struct.field(pytree_node=False, serialize=False)
+    _preconditioner: Any = struct.field(pytree_node=False, serialize=False)
+    _beta_schedule: Any = struct.field(pytree_node=False, serialize=False)
+    _beta: float = struct.field(pytree_node=False, serialize=True)
+    _observables: Any = struct.field(pytree_node=False, serialize=False, default=None)
+    _loss_grad: PyTree = struct.field(serialize=False, default=None)
+
+    def __init__(
+        self,
+        hamiltonian,
+        optimizer,
+        *,
+        variational_state: nk.vqs.MCState,
+        beta: float | Callable[[int], float],
+        preconditioner=None,
+    ):
+        _check_inputs(hamiltonian, variational_state)
+        super().__init__(variational_state, optimizer, minimized_quantity_name="free_energy")
+        self._ham = hamiltonian
+        self.preconditioner = preconditioner
+        self._beta_schedule = None
+        self._beta = 0.0
+        self.beta = beta
+        self._observables = None
+
+        if (
+            isinstance(preconditioner, nk.optimizer.SR)
+            and variational_state.n_samples <= variational_state.n_parameters
+        ):
+            warnings.warn(
+                nk.errors.InsufficientSamplesForSRWarning(variational_state.n_samples, variational_state.n_parameters),
+                stacklevel=2,
+            )
+
+    # -- configuration --------------------------------------------------------------
+    @property
+    def hamiltonian(self):
+        """The classical Hamiltonian :math:`H`."""
+        return self._ham
+
+    @property
+    def beta(self) -> float:
+        """The β of the current (or next) step. Assign a number or a ``step -> β`` callable."""
+        return self._beta
+
+    @beta.setter
+    def beta(self, value):
+        if callable(value):
+            self._beta = check_beta(value(self.step_count), "beta(step)")
+            self._beta_schedule = value
+        else:
+            self._beta = check_beta(value)
+            self._beta_schedule = None
+
+    @property
+    def beta_schedule(self) -> Callable[[int], float] | None:
+        """The ``step -> β`` callable, or ``None`` for a fixed β."""
+        return self._beta_schedule
+
+    @property
+    def preconditioner(self):
+        """Gradient transformation ``(vstate, grad, step) -> grad`` (identity by default)."""
+        return self._preconditioner
+
+    @preconditioner.setter
+    def preconditioner(self, value):
+        self._preconditioner = identity_preconditioner if value is None else value
+
+    # -- one step -----------------------------------------------------------------------
+    @timing.timed
+    def compute_loss_and_update(self):
+        """Sample (already done by :meth:`reset_step`), estimate f and its gradient, precondition."""
+        if self._beta_schedule is not None:
+            self._beta = check_beta(self._beta_schedule(self.step_count), "beta(step)")
+        stats, self._loss_grad = free_energy_and_grad(self.state, self._ham, self._beta, samples=self.state.samples)
+        self._observables = stats
+        self._loss_stats = stats["free_energy"]
+        dp = self.preconditioner(self.state, self._loss_grad, self.step_count)
+        self._dp = nkjax.tree_cast(dp, self.state.parameters)
+        return self._loss_stats, self._dp
+
+    def _log_additional_data(self, log_dict: dict):
+        super()._log_additional_data(log_dict)
+        if self._observables is not None:
+            for name in ("energy", "entropy", "abs_magnetization"):
+                log_dict[name] = self._observables[name]
+        log_dict["beta"] = self._beta
+
+    @property
+    def free_energy(self) -> nk.stats.Stats | None:
+        """``Stats`` of :math:`f[q]` at the last step."""
+        return self._loss_stats
+
+    @property
+    def observables(self) -> dict | None:
+        """``Stats`` of ``free_energy, energy, entropy, abs_magnetization`` at the last step."""
+        return self._observables
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Step count, β, optimizer state and variational state (parameters, sampler state)."""
+        return flax.serialization.to_state_dict(self)
+
+    def load_state_dict(self, state: dict) -> VariationalFreeEnergy:
+        """Restore :meth:`state_dict` in place (the variational state object is kept and updated)."""
+        restored = flax.serialization.from_state_dict(self, state)
+        vs = self.state
+        vs.variables = restored.state.variables
+        vs.sampler_state = restored.state.sampler_state
+        vs.reset()
+        self._step_count = restored._step_count
+        self._optimizer_state = restored._optimizer_state
+        self._beta = check_beta(restored._beta)
+        return self
+
+    def to_bytes(self) -> bytes:
+        """:meth:`state_dict` serialised with ``flax.serialization.msgpack_serialize``."""
+        return flax.serialization.msgpack_serialize(self.state_dict())
+
+    def from_bytes(self, data: bytes) -> VariationalFreeEnergy:
+        """Restore, in place, a driver saved with :meth:`to_bytes` (same model and optimizer)."""
+        return self.load_state_dict(flax.serialization.msgpack_restore(data))
+
+    def save(self, path) -> None:
+        """Write :meth:`to_bytes` to ``path``."""
+        with open(path, "wb") as f:
+            f.write(self.to_bytes())
+
+    def restore(self, path) -> VariationalFreeEnergy:
+        """Read a file written by :meth:`save` into this driver (in place)."""
+        with open(path, "rb") as f:
+            return self.from_bytes(f.read())
+
+    def __repr__(self):
+        return (
+            f"VariationalFreeEnergy(step_count={self.step_count}, beta={self._beta:g}, "
+            f"hamiltonian={self._ham!r}, state={self.state})"
+        )
+
+
+def free_energy_and_grad(vstate, hamiltonian, beta, *, samples=None):
+    r"""Statistics of the local values and the unbiased gradient of :math:`f[q]` on ``samples``.
+
+    Args:
+        vstate: ``MCState`` of a normalised ARNN.
+        hamiltonian: classical Hamiltonian with ``energy(x)``, a jax pytree.
+        beta: inverse temperature.
+        samples: ``(..., N)`` independent samples of :math:`q` (default ``vstate.samples``).
+
+    Returns:
+        ``(stats, grad)``: a dict of ``Stats`` (``free_energy, energy, entropy,
+        abs_magnetization``) and the gradient of :math:`f[q]` w.r.t. ``vstate.parameters``.
+    """
+    if samples is None:
+        samples = vstate.samples
+    return _free_energy_and_grad(
+        vstate._apply_fun,
+        vstate.chunk_size,
+        model_machine_pow(vstate.model),
+        vstate.parameters,
+        vstate.model_state,
+        samples,
+        hamiltonian,
+        beta,
+    )
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def _free_energy_and_grad(apply_fun, chunk_size, machine_pow, params, model_state, σ, hamiltonian, beta):
+    σ = σ.reshape((-1, σ.shape[-1]))
+    n_samples = σ.shape[0]
+
+    def log_q(w, ms, x):
+        return machine_pow * jnp.real(apply_fun({"params": w, **ms}, x))
+
+    if chunk_size is None:
+        log_q_values, vjp_fun = nkjax.vjp(lambda w: log_q(w, model_state, σ), params)
+    else:
+        log_q_values = nkjax.apply_chunked(log_q, in_axes=(None, None, 0), chunk_size=chunk_size)(
+            params, model_state, σ
+        )
+        vjp_fun = nkjax.vjp_chunked(
+            log_q,
+            params,
+            model_state,
+            σ,
+            chunk_size=chunk_size,
+            chunk_argnums=2,
+            nondiff_argnums=(1, 2),
+        )
+
+    values = local_values(hamiltonian.energy(σ), log_q_values, σ, beta)
+    stats = {name: iid_statistics(v) for name, v in values.items()}
+    # Unbiased sample covariance of f_loc with ∇log q (1/(M-1), not 1/M: the baseline is
+    # estimated on the same samples).
+    centred = (values["free_energy"] - stats["free_energy"].mean) / (n_samples - 1)
+    (grad,) = vjp_fun(centred.astype(log_q_values.dtype))
+    return stats, grad
+
+
+def _check_inputs(hamiltonian, vstate) -> None:
+    if not isinstance(vstate, nk.vqs.MCState):
+        raise TypeError(
+            f"variational_state must be an nk.vqs.MCState sampled by nk.sampler.ARDirectSampler, "
+            f"got {type(vstate).__name__}"
+        )
+    if not callable(getattr(hamiltonian, "energy", None)) or not hasattr(hamiltonian, "hilbert"):
+        raise TypeError(
+            f"{type(hamiltonian).__name__} is not a classical Hamiltonian: the free-energy driver "
+            "needs `.hilbert` and a batched `energy(x)` (e.g. netket_arnn.PairwiseIsing)"
+        )
+    model = vstate.model
+    if not isinstance(model, nk.models.AbstractARNN):
+        raise TypeError(
+            f"the model must be a normalised autoregressive network (nk.models.AbstractARNN), "
+            f"got {type(model).__name__}: F[q] needs the exact log q(x)"
+        )
+    sampler = vstate.sampler
+    if not isinstance(sampler, nk.sampler.ARDirectSampler) or not getattr(sampler, "is_exact", False):
+        raise TypeError(
+            f"the sampler must be an exact direct sampler (nk.sampler.ARDirectSampler), got "
+            f"{type(sampler).__name__}: the score-function gradient and the error bars assume "
+            "independent samples of q"
+        )
+    if vstate.hilbert != hamiltonian.hilbert:
+        raise ValueError(
+            f"the variational state lives on {vstate.hilbert} but the Hamiltonian on "
+            f"{hamiltonian.hilbert}: they must be the same Hilbert space"
+        )
+    model_hilbert = getattr(model, "hilbert", None)
+    if model_hilbert is not None and model_hilbert != hamiltonian.hilbert:
+        raise ValueError(
+            f"the model is defined on {model_hilbert} but the Hamiltonian on "
+            f"{hamiltonian.hilbert}: they must be the same Hilbert space"
+        )
+    if vstate.n_samples < 2:
+        raise ValueError(f"the gradient estimator needs n_samples >= 2, got {vstate.n_samples}")
+    if model_machine_pow(model) != 2:
+        raise ValueError(
+            f"the model has machine_pow = {model.machine_pow}, but ARDirectSampler samples "
+            "q = |psi|^2: the model must use machine_pow = 2"
+        )
+
+
+try:  # Let nk.callbacks.AutoChunkSize find the operator this driver evaluates.
+    from netket._src.callbacks.auto_chunk_size import get_forward_operator
+
+    @get_forward_operator.dispatch
+    def _forward_operator(driver: VariationalFreeEnergy):
+        return driver._ham
+
+except ImportError:  # pragma: no cover - private NetKet API moved
+    pass

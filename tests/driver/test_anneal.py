@@ -1,0 +1,264 @@
+"""anneal(): the paper's protocol reaches the exact free energy; exact-parameter mode; records."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import netket as nk
+import numpy as np
+import pytest
+
+import netket_arnn as na
+from netket_arnn.driver import AnnealResult, PlateauStopping, anneal, beta_grid, exact_reference
+
+
+def _made_state(H, *, n_samples=1000, seed=0):
+    # Small initial weights: q starts close to uniform, the β -> 0 solution the anneal starts from.
+    model = nk.models.ARNNDense(
+        hilbert=H.hilbert,
+        layers=1,
+        features=2,
+        param_dtype=jnp.float64,
+        kernel_init=jax.nn.initializers.normal(1e-2),
+    )
+    return nk.vqs.MCState(
+        nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=n_samples, seed=seed, sampler_seed=seed + 1
+    )
+
+
+SYSTEMS = {
+    "cw20": lambda: na.curie_weiss(20),
+    "sk12": lambda: na.sherrington_kirkpatrick(12, seed=7),
+}
+OPTIMIZERS = {
+    "adam": lambda: (nk.optimizer.Adam(1e-2), None),
+    # SR on ∇f: an Sgd rate η is a natural-gradient step of η/(βN) in KL units.
+    "sr": lambda: (nk.optimizer.Sgd(0.2), nk.optimizer.SR(diag_shift=1e-3)),
+}
+
+
+def _check_accuracy(result, H, tol):
+    exact = exact_reference(H)
+    for r in result:
+        f = exact(r.beta)
+        assert r.exact_free_energy == pytest.approx(f, rel=1e-14)
+        rel = abs(r.free_energy - f) / abs(f)
+        assert rel < tol, (r.beta, rel)
+        # variational bound F[q] >= F, up to the statistical error (and round-off when q = p)
+        assert r.free_energy > f - 4 * r.free_energy_error - 1e-13 * abs(f), (r.beta, r.free_energy, f)
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("system", list(SYSTEMS))
+def test_short_anneal_reaches_exact_free_energy(system, optimizer):
+    H = SYSTEMS[system]()
+    opt, precond = OPTIMIZERS[optimizer]()
+    result = anneal(
+        H,
+        _made_state(H),
+        [0.3, 0.65, 1.0],
+        optimizer=opt,
+        preconditioner=precond,
+        warmup_steps=50,
+        steps_per_beta=100,
+        n_final_samples=8000,
+    )
+    assert [r.steps for r in result] == [150, 100, 100]
+    _check_accuracy(result, H, 1e-3)
+    # the optimizer state was carried over: one optimizer for all 350 steps
+    counts = [int(x) for x in jax.tree.leaves(result.driver._optimizer_state) if jnp.ndim(x) == 0]
+    if optimizer == "adam":
+        assert counts == [350]
+    assert result.driver.step_count == 350
+
+
+def _paper_grid_case(system, optimizer):
+    """Model and optimizer with the capacity for the low-temperature phase (β up to 2)."""
+    H = SYSTEMS[system]()
+    if system == "sk12":  # one masked layer suffices for N = 12
+        return H, _made_state(H), *OPTIMIZERS[optimizer]()
+    if optimizer == "adam":  # CW: a hidden layer, for the two-peaked distribution at β > 1
+        model = nk.models.ARNNDense(
+            hilbert=H.hilbert,
+            layers=2,
+            features=4,
+            param_dtype=jnp.float64,
+            kernel_init=jax.nn.initializers.normal(1e-2),
+        )
+        vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=1000, seed=0, sampler_seed=1)
+        return H, vs, nk.optimizer.Adam(1e-2), None
+    # CW with SR: the trainable CW_N started at its exact parameters at β = 0.1 (880 parameters,
+    # a dense QGT); its custom VJP needs the Jacobian (reverse-mode) QGT.
+    models = pytest.importorskip("netket_arnn.models")
+    model = models.CurieWeissARNN.from_hamiltonian(H, 0.1, trainable=True)
+    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=1000, seed=0, sampler_seed=1)
+    return H, vs, nk.optimizer.Sgd(0.2), nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTJacobianDense, diag_shift=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("system", list(SYSTEMS))
+def test_paper_grid_anneal_reaches_exact_free_energy(system, optimizer):
+    # The paper's β range, 0.1 to 2 (step 0.1), the low-temperature phase included.
+    H, vs, opt, precond = _paper_grid_case(system, optimizer)
+    result = anneal(
+        H,
+        vs,
+        beta_grid(0.1, 2.0, 0.1),
+        optimizer=opt,
+        preconditioner=precond,
+        warmup_steps=300,
+        steps_per_beta=150,
+        n_final_samples=20000,
+    )
+    _check_accuracy(result, H, 1e-3)
+
+
+def test_exact_parameters_protocol_errors():
+    from netket.utils import HashableArray
+
+    from .tabulated import TabulatedARNN
+
+    H = na.sherrington_kirkpatrick(6, seed=1)
+
+    def variables(beta):
+        return {"params": {"unused": jnp.zeros(())}, "table": {"log_p": jnp.zeros(2**6)}}
+
+    # the callable protocol checks the collections it is given
+    model = TabulatedARNN(hilbert=H.hilbert, log_p=HashableArray(np.zeros(2**6)))
+    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=64)
+    with pytest.raises(ValueError, match="collections"):
+        anneal(H, vs, [0.5], exact_parameters=variables)
+    with pytest.raises(TypeError, match="beta"):
+        anneal(H, vs, [0.5], exact_parameters=True)  # TabulatedARNN has no beta field
+
+
+def test_exact_parameters_mode_with_cw_n():
+    models = pytest.importorskip("netket_arnn.models")
+    H = na.curie_weiss(20)
+    model = models.CurieWeissARNN.from_hamiltonian(H, 0.5)
+    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=128, seed=0, sampler_seed=1)
+    betas = [0.5, 1.0, 1.5]
+    result = anneal(H, vs, betas, exact_parameters=True)
+    seen_fixed = []
+
+    def exact_vars(beta):
+        seen_fixed.append(beta)
+        return {"fixed": models.curie_weiss_exact_parameters(20, beta)}
+
+    vs2 = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=128, seed=0, sampler_seed=1)
+    result2 = anneal(H, vs2, betas, exact_parameters=exact_vars)
+    assert seen_fixed == betas
+    for res in (result, result2):
+        assert res.metadata["mode"] == "exact_parameters"
+        for r, beta in zip(res, betas):
+            assert r.steps == 0
+            f = na.exact.curie_weiss(20, beta).free_energy
+            assert r.free_energy == pytest.approx(f, rel=1e-12)
+            assert r.relative_error < 1e-12
+            assert r.ess == pytest.approx(r.n_samples, rel=1e-9)  # q = p: all weights equal
+            assert r.log_z == pytest.approx(na.exact.curie_weiss(20, beta).log_z, rel=1e-12)
+
+
+def test_exact_parameters_rebuild_mode_with_h2arnn():
+    # H2ARNN generates its fixed hidden weights from its `beta` field: writing variables into
+    # the state is refused (it would silently keep the first β), "rebuild" is exact at every β.
+    models = pytest.importorskip("netket_arnn.models")
+    H = na.sherrington_kirkpatrick(6, seed=2)
+    model = models.H2ARNN.from_hamiltonian(H, 0.5)
+    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=128, seed=0, sampler_seed=1)
+    with pytest.raises(ValueError, match="rebuild"):
+        anneal(H, vs, [1.2], exact_parameters=True)
+    before = vs.variables
+    result = anneal(H, vs, [1.2], exact_parameters="rebuild")
+    assert len(result) == 1
+    for r in result:
+        th = na.exact.enumeration(H, r.beta)
+        assert r.steps == 0
+        assert r.free_energy == pytest.approx(th.free_energy, rel=1e-12)
+        assert r.log_z == pytest.approx(th.log_z, rel=1e-12)
+    assert vs.model.beta == 0.5  # the given state is untouched
+    jax.tree.map(np.testing.assert_array_equal, vs.variables, before)
+
+
+def test_plateau_stopping_ends_a_beta_early():
+    # With a zero learning rate f cannot improve (min_delta hides the noise): each β stops
+    # after window + patience steps instead of steps_per_beta, and the count is exact.
+    H = na.curie_weiss(8)
+    stop = PlateauStopping(patience=5, window=3, min_delta=10.0)
+    log = nk.logging.RuntimeLog()
+    result = anneal(
+        H,
+        _made_state(H, n_samples=128),
+        [0.6, 0.9],
+        optimizer=nk.optimizer.Sgd(0.0),
+        steps_per_beta=200,
+        early_stopping=stop,
+        out=log,
+    )
+    assert [r.steps for r in result] == [3 + 5, 3 + 5]
+    assert len(log.data["free_energy"]["Mean"]) == 16
+    assert result.driver.step_count == 16
+    # with min_steps the rule waits
+    result = anneal(
+        H,
+        _made_state(H, n_samples=128),
+        [0.6],
+        optimizer=nk.optimizer.Sgd(0.0),
+        steps_per_beta=200,
+        early_stopping=PlateauStopping(patience=5, window=3, min_delta=10.0, min_steps=20),
+    )
+    assert result[0].steps == 20
+    with pytest.raises(ValueError, match="patience"):
+        PlateauStopping(patience=0)
+
+
+def test_result_table_and_json_round_trip(tmp_path):
+    H = na.curie_weiss(8)
+    lines = []
+    result = anneal(
+        H,
+        _made_state(H, n_samples=128),
+        [0.4, 0.8],
+        optimizer=nk.optimizer.Adam(1e-2),
+        steps_per_beta=5,
+        warmup_steps=3,
+        overlaps=True,
+        on_record=lambda r: lines.append(r.beta),
+        metadata={"label": "test"},
+    )
+    assert lines == [0.4, 0.8]
+    assert [r.steps for r in result] == [8, 5]
+    table = result.table().splitlines()
+    assert len(table) == 3 and "rel.err" in table[0]
+    path = tmp_path / "anneal.json"
+    result.to_json(path)
+    data = json.loads(path.read_text())
+    assert data["metadata"]["label"] == "test" and data["metadata"]["n_sites"] == 8
+    again = AnnealResult.from_json(path)
+    assert again.records[1].free_energy == result.records[1].free_energy
+    assert again.records[0].extra["overlaps"]["probability"] == pytest.approx(
+        result.records[0].extra["overlaps"]["probability"]
+    )
+    p = np.array(again.records[0].extra["overlaps"]["probability"])
+    assert p.shape == (9,) and p.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(result.column("beta"), [0.4, 0.8])
+
+
+def test_anneal_rejects_bad_input():
+    H = na.curie_weiss(8)
+    vs = _made_state(H, n_samples=128)
+    with pytest.raises(ValueError, match="beta"):
+        anneal(H, vs, [0.5, -0.1])
+    with pytest.raises(ValueError, match="steps_per_beta"):
+        anneal(H, vs, [0.5], steps_per_beta=-1)
+    with pytest.raises(TypeError, match="exact"):
+        anneal(H, vs, [0.5], exact="closed form")
+
+
+def test_beta_grid_has_the_paper_points():
+    grid = beta_grid(0.1, 2.0, 0.05)
+    assert len(grid) == 39 and grid[0] == 0.1 and grid[-1] == 2.0
+    np.testing.assert_allclose(np.diff(grid), 0.05, atol=1e-12)

@@ -1,0 +1,137 @@
+"""Observables on samples: thermodynamics, importance-weight log Z, overlap distribution."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import netket as nk
+import numpy as np
+import pytest
+from netket.utils import HashableArray
+
+import netket_arnn as na
+from netket_arnn import observables as obs
+
+from .driver.tabulated import TabulatedARNN
+
+
+def _exact_samples(H, beta, n, seed=0):
+    """Independent samples of the Boltzmann distribution, drawn from the enumerated table."""
+    th = na.exact.enumeration(H, beta, return_probabilities=True)
+    states = np.asarray(H.hilbert.all_states())
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(states), size=n, p=th.probabilities / th.probabilities.sum())
+    return states[idx], th
+
+
+def test_thermodynamics_with_q_equal_p():
+    H = na.sherrington_kirkpatrick(8, seed=4)
+    beta = 0.9
+    x, th = _exact_samples(H, beta, 4000)
+    log_p = na.exact.log_prob(H, x, beta)
+    est = obs.thermodynamics(H, x, log_p, beta)
+    assert est.n_samples == 4000
+    # zero-variance property: every sample gives -log Z/(βN)
+    assert est.free_energy.mean == pytest.approx(th.free_energy, rel=1e-12)
+    assert est.free_energy.variance < 1e-24
+    for name in ("energy", "entropy", "abs_magnetization"):
+        stats = getattr(est, name)
+        assert abs(stats.mean - getattr(th, name)) < 4 * stats.error_of_mean, name
+        assert stats.error_of_mean == pytest.approx(np.sqrt(stats.variance / 4000), rel=1e-10)
+    d = est.as_dict()
+    assert d["free_energy"] == pytest.approx(th.free_energy) and "entropy_error" in d
+
+
+def test_log_z_importance_exact_and_uniform_proposal():
+    H = na.sherrington_kirkpatrick(8, seed=4)
+    beta = 0.9
+    x, th = _exact_samples(H, beta, 2000)
+    exact = na.exact.log_prob(H, x, beta)
+    res = obs.log_z_importance(H, x, exact, beta)
+    assert res.log_z == pytest.approx(th.log_z, rel=1e-12)
+    assert res.ess == pytest.approx(2000, rel=1e-10) and res.ess_fraction == pytest.approx(1.0)
+    assert res.log_z_error < 1e-10
+    assert res.free_energy == pytest.approx(th.free_energy, rel=1e-12)
+
+    # uniform proposal q = 2^-N: consistent estimate, ESS well below M
+    rng = np.random.default_rng(1)
+    u = rng.choice([-1.0, 1.0], size=(20000, 8))
+    res = obs.log_z_importance(H, u, np.full(20000, -8 * np.log(2.0)), beta)
+    assert abs(res.log_z - th.log_z) < 4 * res.log_z_error
+    assert 1 < res.ess < 0.95 * 20000
+    assert res.free_energy_error == pytest.approx(res.log_z_error / (beta * 8))
+
+
+def _exact_overlap(H, beta):
+    th = na.exact.enumeration(H, beta, return_probabilities=True)
+    s = np.asarray(H.hilbert.all_states())
+    p = th.probabilities
+    n = H.n_sites
+    idx = np.rint((s @ s.T + n) / 2).astype(int)
+    return np.bincount(idx.ravel(), weights=np.outer(p, p).ravel(), minlength=n + 1)
+
+
+def test_overlap_distribution_matches_enumeration():
+    H = na.curie_weiss(6)
+    beta = 1.4
+    x, _ = _exact_samples(H, beta, 3000, seed=2)
+    res = obs.overlap_distribution(x, n_blocks=10)
+    exact = _exact_overlap(H, beta)
+    np.testing.assert_allclose(res.q, np.linspace(-1, 1, 7))
+    assert res.probability.sum() == pytest.approx(1.0)
+    assert res.n_samples == 3000 and res.n_pairs == 3000 * 2999 // 2
+    z = (res.probability - exact) / res.error
+    assert np.all(np.abs(z) < 4.5), z
+    assert 0.1 < np.mean(z**2) < 4.0  # the jackknife errors have the right size
+    q = res.q
+    assert abs(res.q2 - exact @ q**2) < 4.5 * res.q2_error
+    assert abs(res.abs_q - exact @ np.abs(q)) < 4.5 * res.abs_q_error
+
+
+def test_overlap_excludes_self_pairs():
+    a = np.array([1, -1, 1, 1, -1, 1, -1, -1], dtype=np.int8)
+    x = np.stack([a] * 10 + [-a] * 10)  # 10 copies of a and of -a
+    res = obs.overlap_distribution(x, n_blocks=2)
+    # 2 * C(10,2) = 90 pairs at q = 1, 10 * 10 = 100 at q = -1; with self-pairs q = 1 would get 110 / 210
+    assert res.n_pairs == 190
+    assert res.probability[-1] == pytest.approx(90 / 190)
+    assert res.probability[0] == pytest.approx(100 / 190)
+    assert res.probability[1:-1].sum() == 0
+    res = obs.overlap_distribution(x[:20], n_blocks=2, max_samples=4)
+    assert res.n_samples == 4
+
+
+def test_estimate_from_a_variational_state():
+    H = na.sherrington_kirkpatrick(6, seed=9)
+    beta = 1.1
+    log_p = np.asarray(na.exact.log_prob(H, H.hilbert.all_states(), beta))
+    model = TabulatedARNN(hilbert=H.hilbert, log_p=HashableArray(log_p))
+    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=64, seed=0, sampler_seed=3)
+    res = obs.estimate(vs, H, beta, n_samples=512, overlaps=True)
+    th = na.exact.enumeration(H, beta)
+    assert res.thermo.n_samples == 512 and vs.n_samples == 64
+    assert res.thermo.free_energy.mean == pytest.approx(th.free_energy, rel=1e-12)
+    assert res.log_z.log_z == pytest.approx(th.log_z, rel=1e-12)
+    assert res.overlaps is not None and res.overlaps.probability.sum() == pytest.approx(1.0)
+    assert set(res.as_dict()) >= {"free_energy", "log_z_importance", "overlaps"}
+    np.testing.assert_allclose(obs.log_prob(vs, vs.samples), log_p[_index(H, vs.samples)], atol=1e-12)
+
+
+def _index(H, samples):
+    return np.asarray(H.hilbert.states_to_numbers(np.asarray(samples).reshape(-1, H.n_sites))).reshape(
+        np.shape(samples)[:-1]
+    )
+
+
+def test_observables_reject_bad_input():
+    H = na.curie_weiss(4)
+    x = np.ones((40, 4))
+    with pytest.raises(ValueError, match="beta"):
+        obs.thermodynamics(H, x, np.zeros(40), 0.0)
+    with pytest.raises(ValueError, match="log_q"):
+        obs.thermodynamics(H, x, np.zeros(39), 1.0)
+    with pytest.raises(TypeError, match="energy"):
+        obs.thermodynamics(nk.operator.Ising(H.hilbert, nk.graph.Chain(4), h=1.0), x, jnp.zeros(40), 1.0)
+    with pytest.raises(ValueError, match="n_blocks"):
+        obs.overlap_distribution(x, n_blocks=1)
+    with pytest.raises(ValueError, match="at least 2"):
+        obs.log_z_importance(H, x[:1], np.zeros(1), 1.0)

@@ -1,4 +1,4 @@
-"""Physics-derived autoregressive networks as NetKet models (THEORY §2, §3, §5).
+"""Physics-derived autoregressive networks as NetKet models (THEORY §2–§5), and the paper's baselines.
 
 Every model subclasses :class:`netket.models.AbstractARNN` (``machine_pow = 2``), is built in
 one call with ``Model.from_hamiltonian(H, beta, **options)`` and samples with
@@ -6,6 +6,7 @@ one call with ``Model.from_hamiltonian(H, beta, **options)`` and samples with
 """
 
 from .base import FIXED_COLLECTION, PhysicsARNN
+from .baselines import made, made_n_params, made_width_for, one_layer, one_layer_n_params, paper_activation
 from .curie_weiss import (
     CurieWeissARNN,
     CurieWeissInfARNN,
@@ -14,6 +15,7 @@ from .curie_weiss import (
 )
 from .h2arnn import H2ARNN
 from .single_layer import SingleLayerARNN
+from .spin_glass import SpinGlassARNN, spin_glass_n_params
 
 __all__ = [
     "FIXED_COLLECTION",
@@ -23,5 +25,13 @@ __all__ = [
     "OneParameterARNN",
     "PhysicsARNN",
     "SingleLayerARNN",
+    "SpinGlassARNN",
     "curie_weiss_exact_parameters",
+    "made",
+    "made_n_params",
+    "made_width_for",
+    "one_layer",
+    "one_layer_n_params",
+    "paper_activation",
+    "spin_glass_n_params",
 ]

@@ -70,7 +70,9 @@ class Couplings(nn.Module):
     param_dtype: jnp.dtype = jnp.float64
 
     @nn.compact
-    def __call__(self) -> jax.Array:
+    def __call__(self, packed: bool = False) -> jax.Array:
+        """The ``(N, N)`` matrix, or with ``packed=True`` its ``N(N-1)/2`` upper-triangle entries
+        (row-major, ``np.triu_indices(N, 1)``) without building the matrix."""
         n = self.n_sites
         rows, cols = np.triu_indices(n, 1)
         if self.trainable:
@@ -91,5 +93,7 @@ class Couplings(nn.Module):
                 "upper",
                 lambda: jnp.asarray(np.asarray(self.values)[rows, cols], dtype=self.param_dtype),
             ).value
+        if packed:
+            return upper
         J = jnp.zeros((n, n), dtype=upper.dtype).at[rows, cols].set(upper)
         return J + J.T

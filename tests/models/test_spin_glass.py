@@ -1,0 +1,418 @@
+"""SK_kRSB networks (netket_arnn.models.spin_glass): structure, exactness of the machinery, sampling.
+
+Small systems throughout; the expensive checks (training to the exact free energy, N = 1000
+and 64 x 64 runs, the N = 200 memory budget) are marked slow.
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import netket as nk
+import numpy as np
+import optax
+import pytest
+import scipy.stats
+
+import netket_arnn as na
+from netket_arnn.exact import enumeration
+from netket_arnn.models.spin_glass import SpinGlassARNN, spin_glass_n_params
+from netket_arnn.nn.couplings import first_layer
+from netket_arnn.nn.sparse import frontier_layout
+
+
+def _sk(n, seed=2):
+    return na.sherrington_kirkpatrick(n, seed=seed)
+
+
+def _ea(L, seed=4, pbc=True, h=0.0):
+    return na.edwards_anderson(nk.graph.Grid([L, L], pbc=pbc), seed=seed, h=h)
+
+
+def _with_fields(H, seed):
+    h = np.random.default_rng(seed).normal(0.0, 0.5, H.n_sites)
+    if H.is_sparse:
+        return na.PairwiseIsing(H.hilbert, np.asarray(H.edge_weights), h, edges=np.asarray(H.edges))
+    return na.from_couplings(np.asarray(H.couplings), h)
+
+
+def _init(model, seed=0):
+    return jax.jit(model.init)(jax.random.key(seed), jnp.ones((1, model.hilbert.size)))
+
+
+def _n_params(model):
+    shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.ones((1, model.hilbert.size)))
+    return sum(p.size for p in jax.tree.leaves(shapes["params"]))
+
+
+def _spins(n, batch, seed):
+    return jnp.asarray(np.random.default_rng(seed).choice([-1.0, 1.0], size=(batch, n)))
+
+
+def _logits(model):
+    """Jitted ``(variables, x) -> logits`` of ``model``."""
+    return jax.jit(lambda v, y: model.apply(v, y, method=model.logits))
+
+
+def _log_q(model, variables, x):
+    return np.asarray(2.0 * jax.jit(model.apply)(variables, x))
+
+
+def _all_log_q(model, variables):
+    return _log_q(model, variables, jnp.asarray(model.hilbert.all_states(), dtype=jnp.float64))
+
+
+def _cached_pass(model, variables, n_samples, seed=0):
+    """Ancestral sampling exactly as ARDirectSampler drives `conditional`; returns x and the conditionals."""
+    n = model.hilbert.size
+    signs = jnp.asarray(model.hilbert.local_states, dtype=jnp.float64)
+    x = jnp.zeros((n_samples, n), dtype=jnp.int8)
+    cache = model.init(jax.random.key(seed), x, 0, method=model.conditional)["cache"]
+    base = {k: v for k, v in variables.items() if k != "cache"}
+
+    def step(carry, index):
+        cache, x, key = carry
+        key, sub = jax.random.split(key)
+        p, mut = model.apply({**base, "cache": cache}, x, index, method=model.conditional, mutable=["cache"])
+        choice = jax.random.categorical(sub, jnp.log(p), axis=-1)
+        x = x.at[:, index].set(signs[choice].astype(x.dtype))
+        return (mut["cache"], x, key), p
+
+    (_, x, _), probs = jax.jit(lambda c, x: jax.lax.scan(step, (c, x, jax.random.key(seed + 1)), jnp.arange(n)))(
+        cache, x
+    )
+    return x, jnp.moveaxis(probs, 0, 1)
+
+
+# -- construction ---------------------------------------------------------------------------------
+def test_from_hamiltonian_validates_input():
+    H = _sk(5)
+    with pytest.raises(TypeError, match="PairwiseIsing"):
+        SpinGlassARNN.from_hamiltonian(np.zeros((5, 5)), 1.0)
+    with pytest.raises(ValueError, match="beta"):
+        SpinGlassARNN.from_hamiltonian(H, 0.0)
+    with pytest.raises(ValueError, match="beta"):
+        SpinGlassARNN.from_hamiltonian(H, float("nan"))
+    with pytest.raises(ValueError, match=">= 0"):
+        SpinGlassARNN.from_hamiltonian(H, 1.0, k=-1)
+    for bad in (1.5, True, "1"):
+        with pytest.raises(TypeError, match="non-negative integer"):
+            SpinGlassARNN.from_hamiltonian(H, 1.0, k=bad)
+    model = SpinGlassARNN(hilbert=H.hilbert, k=1)  # no couplings
+    with pytest.raises(ValueError, match="couplings"):
+        _init(model)
+    wrong = SpinGlassARNN(hilbert=nk.hilbert.Spin(0.5, 4), couplings=nk.utils.HashableArray(np.zeros((5, 5))))
+    with pytest.raises(ValueError, match="shape"):
+        _init(wrong)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3])
+def test_dense_parameter_count_is_the_papers(k):
+    n = 7
+    H = _sk(n)
+    model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=k)
+    assert _n_params(model) == (4 * k + 6) * n * (n - 1) // 2 + 2 * n == spin_glass_n_params(H, k)
+    learned = SpinGlassARNN.from_hamiltonian(H, 1.0, k=k, learn_couplings=True)
+    assert (
+        _n_params(learned)
+        == spin_glass_n_params(H, k) + n * (n - 1) // 2
+        == spin_glass_n_params(H, k, learn_couplings=True)
+    )
+
+
+@pytest.mark.parametrize("k", [0, 2])
+def test_sparse_parameter_count_is_over_frontier_pairs(k):
+    H = _ea(4)
+    n = H.n_sites
+    J = np.asarray(H.couplings)
+    frontier_pairs = sum(1 for i in range(n) for l in range(i + 1, n) if J[:i, l].any())
+    model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=k, learn_couplings=True)
+    vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=8)
+    expected = (4 * k + 6) * frontier_pairs + 2 * n + H.n_edges
+    assert vstate.n_parameters == expected == spin_glass_n_params(H, k, learn_couplings=True)
+    assert frontier_pairs < n * (n - 1) // 2
+
+
+def test_initial_parameters_give_the_no_future_conditional():
+    # hidden units switched off: u_i = 2β(ξ_ii + h_i), the exact logit when the unsampled spins
+    # do not react to x_i
+    beta = 0.7
+    for H in (_with_fields(_sk(6), 1), _with_fields(_ea(3), 2)):
+        model = SpinGlassARNN.from_hamiltonian(H, beta, k=1, hidden_init_std=0.0)
+        variables = _init(model)
+        np.testing.assert_array_equal(variables["params"]["a"], 2 * beta)
+        np.testing.assert_allclose(variables["params"]["c"], 2 * beta * np.asarray(H.fields))
+        x = _spins(H.n_sites, 5, 0)
+        xi_diag = np.einsum("bii->bi", np.asarray(first_layer(x, H.couplings)))
+        expected = 2 * beta * (xi_diag + np.asarray(H.fields))
+        np.testing.assert_allclose(_logits(model)(variables, x), expected, atol=1e-13)
+    # the default start is small and random
+    params = _init(SpinGlassARNN.from_hamiltonian(_sk(6), beta, k=1))["params"]
+    assert 0 < float(jnp.std(params["w"])) < 0.05
+
+
+def test_random_first_layer_start():
+    H = _sk(6)
+    params = _init(SpinGlassARNN.from_hamiltonian(H, 1.0, learn_couplings=True))["params"]
+    kernel = params["first_layer"]["kernel"]
+    assert kernel.shape == (15,) and 0 < float(jnp.std(kernel)) < 0.05
+    params = _init(SpinGlassARNN.from_hamiltonian(H, 1.0, learn_couplings=True, coupling_init_std=None))["params"]
+    rows, cols = np.triu_indices(6, 1)
+    np.testing.assert_allclose(params["first_layer"]["kernel"], np.asarray(H.couplings)[rows, cols])
+
+
+# -- exactness of the machinery -------------------------------------------------------------------
+_MODELS = {
+    "dense-k0": lambda: SpinGlassARNN.from_hamiltonian(_with_fields(_sk(7), 0), 0.9, k=0, hidden_init_std=0.4),
+    "dense-learned": lambda: SpinGlassARNN.from_hamiltonian(
+        _sk(7), 0.9, k=2, learn_couplings=True, coupling_init_std=0.5, hidden_init_std=0.4
+    ),
+    "sparse-learned": lambda: SpinGlassARNN.from_hamiltonian(
+        _with_fields(_ea(3, pbc=False), 1), 0.9, k=2, learn_couplings=True, coupling_init_std=0.5, hidden_init_std=0.4
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(_MODELS))
+def test_normalised_and_autoregressive(name):
+    model = _MODELS[name]()
+    n = model.hilbert.size
+    variables = _init(model, seed=3)
+    log_q = _all_log_q(model, variables)
+    np.testing.assert_allclose(np.exp(log_q).sum(), 1.0, rtol=1e-12)
+
+    # u_i depends on x_<i only: the Jacobian is strictly lower triangular (and nonzero below)
+    x = _spins(n, 3, 1)
+    logits = _logits(model)
+    jac = jax.jit(jax.vmap(jax.jacobian(lambda y: logits(variables, y[None])[0])))(x)  # [b, i, j] = du_i/dx_j
+    jac = np.asarray(jac)
+    assert np.all(jac[:, *np.triu_indices(n)] == 0.0)
+    if model.is_sparse:  # at least through the skip input ξ_ii: every earlier neighbour j of i
+        j, i = np.asarray(model.edges).T
+        assert np.all(np.abs(jac[:, i, j]).sum(0) > 0)
+    else:
+        assert np.all(np.abs(jac[:, *np.tril_indices(n, -1)]).sum(0) > 0)
+    # flipping x_j leaves u_0..u_j bit for bit unchanged, also through one-site chunks
+    small = dataclasses.replace(model, chunk_elements=1)
+    flips = jnp.concatenate([x.at[:, j].multiply(-1) for j in range(n)])  # (n * 3, n)
+    u_small = np.asarray(_logits(small)(variables, jnp.concatenate([x, flips])))
+    u_ref, u_flip = u_small[:3], u_small[3:].reshape(n, 3, n)
+    for j in range(n):
+        np.testing.assert_array_equal(u_flip[j][:, : j + 1], u_ref[:, : j + 1])
+    np.testing.assert_allclose(u_ref, logits(variables, x), atol=1e-13)
+
+
+@pytest.mark.parametrize("name", list(_MODELS))
+def test_cached_conditional_matches_full_conditionals(name):
+    model = _MODELS[name]()
+    variables = _init(model, seed=5)
+    x, cached = _cached_pass(model, variables, n_samples=64)
+    full = jax.jit(lambda v, y: model.apply(v, y, method=model.conditionals))(variables, x)
+    np.testing.assert_allclose(cached, full, atol=1e-13)
+    np.testing.assert_allclose(np.asarray(cached).sum(-1), 1.0, atol=1e-14)
+    # the sampled configurations are ±1 and the conditionals are in local_states order
+    signs = np.asarray(model.hilbert.local_states)
+    lp = np.log(np.take_along_axis(np.asarray(full), (np.asarray(x) == signs[1]).astype(int)[..., None], -1))
+    np.testing.assert_allclose(lp[..., 0].sum(-1), _log_q(model, variables, x.astype(jnp.float64)), atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["dense-learned", "sparse-learned"])
+def test_gradients_match_finite_differences(name):
+    # several chunks and column segments, so the rematerialised backward pass is exercised
+    model = dataclasses.replace(_MODELS[name](), chunk_elements=300)
+    variables = _init(model, seed=7)
+    params, rest = variables["params"], {k: v for k, v in variables.items() if k != "params"}
+    x = _spins(model.hilbert.size, 6, 2)
+    r = jnp.asarray(np.random.default_rng(0).normal(size=6))
+
+    @jax.jit
+    def f(p):
+        return jnp.sum(r * 2.0 * model.apply({**rest, "params": p}, x))
+
+    grad = jax.jit(jax.grad(f))(params)
+    leaves, tree = jax.tree.flatten(params)
+    rng = np.random.default_rng(1)
+    eps = 1e-5
+    for i, (leaf, g) in enumerate(zip(leaves, jax.tree.leaves(grad))):
+        d = jnp.asarray(rng.normal(size=leaf.shape))
+        shift = [jnp.zeros_like(l) for l in leaves]
+        shift[i] = eps * d
+        plus = jax.tree.unflatten(tree, [l + s for l, s in zip(leaves, shift)])
+        minus = jax.tree.unflatten(tree, [l - s for l, s in zip(leaves, shift)])
+        fd = (f(plus) - f(minus)) / (2 * eps)
+        np.testing.assert_allclose(float(jnp.sum(g * d)), float(fd), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("learn", [False, True])
+def test_dense_equals_sparse_on_a_sparse_instance(learn):
+    H = _with_fields(_ea(4), 3)
+    n = H.n_sites
+    opts = dict(k=1, learn_couplings=learn, coupling_init_std=0.5, hidden_init_std=0.5)
+    sparse = SpinGlassARNN.from_hamiltonian(H, 0.8, **opts)
+    dense = SpinGlassARNN.from_hamiltonian(H, 0.8, sparse=False, **opts)
+    vs = _init(sparse, seed=1)
+    vd = _init(dense, seed=2)
+
+    # copy the sparse parameters onto the same pairs of the dense model; the dense units of
+    # pairs outside the frontier (whose ξ is always 0) get v = 0
+    layout = frontier_layout(n, np.asarray(H.edges))
+    i, l = layout.pair_rows, layout.pair_cols
+    upper = i * n - i * (i + 1) // 2 + l - i - 1
+    pd = dict(vd["params"])
+    for name in ("w", "b", "v"):
+        arr = np.asarray(pd[name]).copy()
+        if name == "v":
+            arr[:] = 0.0
+        arr[..., upper] = np.asarray(vs["params"][name])
+        pd[name] = jnp.asarray(arr)
+    pd["a"], pd["c"] = vs["params"]["a"], vs["params"]["c"]
+    if learn:
+        e0, e1 = np.asarray(H.edges).T
+        kernel = np.zeros(n * (n - 1) // 2)
+        kernel[e0 * n - e0 * (e0 + 1) // 2 + e1 - e0 - 1] = np.asarray(vs["params"]["first_layer"]["kernel"])
+        pd["first_layer"] = {"kernel": jnp.asarray(kernel)}
+    vd = {**vd, "params": pd}
+
+    x = _spins(n, 16, 4)
+    u_dense = _logits(dense)(vd, x)
+    u_sparse = _logits(sparse)(vs, x)
+    np.testing.assert_allclose(u_dense, u_sparse, atol=1e-13)
+    # (the cached conditionals of each equal its batched ones: test above)
+    assert sum(p.size for p in jax.tree.leaves(vs["params"])) < sum(p.size for p in jax.tree.leaves(vd["params"]))
+
+
+# -- NetKet integration ---------------------------------------------------------------------------
+@pytest.mark.parametrize(("dtype", "sparse"), [(jnp.float32, False), (jnp.float64, True)])
+def test_samples_in_mcstate(dtype, sparse):
+    H = _ea(3) if sparse else _sk(9)
+    model = SpinGlassARNN.from_hamiltonian(H, 1.2, k=2, param_dtype=dtype)
+    vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=64, chunk_size=16, seed=0)
+    samples = np.asarray(vstate.samples).reshape(-1, H.n_sites)
+    assert samples.shape == (64, H.n_sites) and set(np.unique(samples)) <= {-1, 1}
+    log_psi = vstate.log_value(jnp.asarray(samples))
+    assert log_psi.dtype == dtype and np.all(np.isfinite(log_psi)) and np.all(np.asarray(log_psi) < 0)
+    assert np.isfinite(vstate.expect(H).mean)
+    # NetKet's chunked (and sharded) backward pass runs through the model
+    _, grad = vstate.expect_and_grad(H)
+    assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grad))
+    # chunked and unchunked evaluation agree
+    plain = jax.jit(model.apply)(vstate.variables, jnp.asarray(samples, dtype=dtype))
+    np.testing.assert_allclose(log_psi, plain, rtol=1e-5 if dtype == jnp.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
+def test_chi_square_against_own_distribution(dtype):
+    H = _with_fields(_sk(6), 5)
+    model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=1, hidden_init_std=0.5, param_dtype=dtype)
+    n_samples = 20000
+    vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=n_samples, seed=11, sampler_seed=12)
+    samples = np.asarray(vstate.samples).reshape(-1, 6)
+    all_states = H.hilbert.all_states()
+    p = np.exp(
+        2.0 * np.asarray(jax.jit(model.apply)(vstate.variables, jnp.asarray(all_states, dtype=dtype)), np.float64)
+    )
+    np.testing.assert_allclose(p.sum(), 1.0, rtol=1e-5 if dtype == jnp.float32 else 1e-12)
+    p = p / p.sum()
+    counts = np.bincount(np.asarray(H.hilbert.states_to_numbers(samples)), minlength=64)
+    expected = p * n_samples
+    small = expected < 5  # pooled into one bin, so the chi-square approximation holds
+    obs = np.append(counts[~small], counts[small].sum())
+    exp = np.append(expected[~small], expected[small].sum())
+    assert small.sum() < 20
+    assert scipy.stats.chisquare(obs, exp).pvalue > 1e-3
+
+
+def test_batched_pass_memory_stays_within_budget():
+    # compile only: XLA's buffer assignment for the value-and-grad of log q. In one block it
+    # holds O(B N^2 (4K + 2)) numbers; chunked, it stays within `chunk_elements` numbers.
+    n, batch, k = 40, 200, 2
+    per_site = batch * n * (4 * (k + 1) + 2)  # numbers per site in a square pass
+    H = _sk(n)
+
+    def temp_bytes(chunk_elements):
+        model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=k, chunk_elements=chunk_elements)
+        variables = _init(model)
+        loss = jax.value_and_grad(lambda p, v, x: jnp.sum(model.apply({**v, "params": p}, x)))
+        compiled = jax.jit(loss).lower(variables["params"], variables, _spins(n, batch, 0)).compile()
+        return compiled.memory_analysis().temp_size_in_bytes
+
+    assert temp_bytes(2**40) > per_site * n * 8 / 3
+    budget = 8 * per_site
+    assert temp_bytes(budget) <= 8 * budget
+
+
+# -- slow: training and scale ---------------------------------------------------------------------
+def _free_energy_exact(model, variables, H, beta):
+    """F[q]/N by enumerating the model's own q over all 2^N states."""
+    states = jnp.asarray(H.hilbert.all_states(), dtype=jnp.float64)
+    log_q = 2.0 * model.apply(variables, states)
+    q = jnp.exp(log_q)
+    return float(jnp.sum(q * (H.energy(states) + log_q / beta)) / H.n_sites)
+
+
+@pytest.mark.slow
+def test_sk_1rsb_reaches_exact_free_energy_n16():
+    n, beta = 16, 1.5
+    H = na.sherrington_kirkpatrick(n, seed=1)
+    f_exact = enumeration(H, beta).free_energy
+    model = SpinGlassARNN.from_hamiltonian(H, 0.1, k=1)
+    sampler = nk.sampler.ARDirectSampler(H.hilbert)
+    variables = _init(model, seed=0)
+    rest = {k: v for k, v in variables.items() if k != "params"}
+    params = variables["params"]
+    optimizer = optax.adam(3e-3)
+    opt_state = optimizer.init(params)
+    sampler_state = sampler.init_state(model, variables, seed=1)
+    batch = 500
+
+    @jax.jit
+    def step(params, opt_state, sampler_state, b):
+        full = {**rest, "params": params}
+        x, sampler_state = sampler.sample(model, full, state=sampler_state, chain_length=batch)
+        x = x.reshape(-1, n).astype(jnp.float64)
+
+        def loss(p):
+            log_q = 2.0 * model.apply({**rest, "params": p}, x)
+            reward = jax.lax.stop_gradient(b * H.energy(x) + log_q)
+            return jnp.mean((reward - jnp.mean(reward)) * log_q)
+
+        grads = jax.grad(loss)(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, sampler_state
+
+    # β annealed from 0.1 to 1.5 (the paper's protocol, compressed), then trained at 1.5
+    schedule = np.concatenate([np.linspace(0.1, beta, 800), np.full(400, beta)])
+    for b in schedule:
+        params, opt_state, sampler_state = step(params, opt_state, sampler_state, b)
+    f_q = _free_energy_exact(model, {**rest, "params": params}, H, beta)
+    assert f_q >= f_exact - 1e-12  # variational bound
+    assert (f_q - f_exact) / abs(f_exact) < 1e-3
+
+
+@pytest.mark.slow
+def test_memory_of_n200_batch2000_k2_under_4gb():
+    n, batch, k = 200, 2000, 2
+    model = SpinGlassARNN.from_hamiltonian(_sk(n), 1.0, k=k)
+    variables = _init(model)
+    x = _spins(n, batch, 0)
+    loss = jax.value_and_grad(lambda p, v, x: jnp.sum(model.apply({**v, "params": p}, x)))
+    analysis = jax.jit(loss).lower(variables["params"], variables, x).compile().memory_analysis()
+    total = analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes
+    assert total < 4e9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["dense-1000-k1", "sparse-64x64"])
+def test_large_systems_run_end_to_end_with_chunk_size(which):
+    if which == "dense-1000-k1":
+        H = _sk(1000)
+        model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=1)
+    else:
+        H = _ea(64, pbc=True)
+        model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=2)
+    vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=16, chunk_size=8, seed=0)
+    samples = vstate.sample().reshape(-1, H.n_sites)
+    assert set(np.unique(np.asarray(samples))) <= {-1, 1}
+    energy, grad = vstate.expect_and_grad(H)
+    assert np.isfinite(energy.mean)
+    assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grad))

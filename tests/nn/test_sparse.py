@@ -1,0 +1,165 @@
+"""Frontier tables, sparse first layer and edge couplings (netket_arnn.nn.sparse)."""
+
+import jax
+import jax.numpy as jnp
+import netket as nk
+import numpy as np
+import pytest
+from netket.utils import HashableArray
+
+from netket_arnn.nn.couplings import first_layer, first_layer_update
+from netket_arnn.nn.sparse import (
+    EdgeCouplings,
+    frontier_first_layer,
+    frontier_first_layer_update,
+    frontier_layout,
+)
+
+
+def _random_edges(n, n_edges, seed):
+    rng = np.random.default_rng(seed)
+    rows, cols = np.triu_indices(n, 1)
+    pick = rng.choice(len(rows), size=n_edges, replace=False)
+    return np.stack([rows[pick], cols[pick]], axis=1)
+
+
+def _dense(n, edges, weights):
+    J = np.zeros((n, n))
+    J[edges[:, 0], edges[:, 1]] = weights
+    return J + J.T
+
+
+def _brute_frontier(n, edges):
+    J = _dense(n, edges, np.ones(len(edges)))
+    return [[l for l in range(i + 1, n) if J[:i, l].any()] for i in range(n)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_frontier_matches_definition(seed):
+    n = 13
+    edges = _random_edges(n, 20, seed)
+    layout = frontier_layout(n, edges)
+    frontier = _brute_frontier(n, edges)
+    assert list(layout.sizes) == [len(f) for f in frontier]
+    assert layout.n_pairs == sum(len(f) for f in frontier)
+    assert layout.width == max(1, max(len(f) for f in frontier))
+    # packed order is (i, l) lexicographic, and the padded tables point into it
+    pairs = [(i, l) for i in range(n) for l in frontier[i]]
+    assert list(zip(layout.pair_rows.tolist(), layout.pair_cols.tolist())) == pairs
+    for i in range(n):
+        s = layout.sizes[i]
+        assert list(layout.cols[i, :s]) == frontier[i]
+        assert np.all(layout.cols[i, s:] == n)
+        assert list(layout.slot_index[i, :s]) == list(range(layout.offsets[i], layout.offsets[i] + s))
+        assert np.all(layout.slot_index[i, s:] == layout.n_pairs)
+
+
+def test_adjacency_tables():
+    n = 9
+    edges = _random_edges(n, 14, 5)
+    layout = frontier_layout(n, edges)
+    for site in range(n):
+        back = {(int(s), int(e)) for s, e in zip(layout.back_src[site], layout.back_edge[site]) if s < n}
+        fwd = {(int(s), int(e)) for s, e in zip(layout.fwd_dst[site], layout.fwd_edge[site]) if s < n}
+        assert back == {(int(i), e) for e, (i, j) in enumerate(edges) if j == site}
+        assert fwd == {(int(j), e) for e, (i, j) in enumerate(edges) if i == site}
+    assert np.all(layout.back_src[n] == n) and np.all(layout.back_edge[n] == len(edges))
+
+
+@pytest.mark.parametrize("L", [4, 7])
+def test_lattice_frontier_width_is_linear_in_L(L):
+    # raster order on an open L x L lattice: the frontier of (r, c), r >= 1, is the L - 1
+    # sites (r, c+1..L-1) and (r+1, 0..c-1) (no row r+1 in the last row), so parameters
+    # scale as N * L, not N^2
+    graph = nk.graph.Grid([L, L], pbc=False)
+    layout = frontier_layout(L * L, np.sort(np.asarray(graph.edges()), axis=1))
+    assert layout.width == L - 1
+    assert np.all(layout.sizes[L : L * (L - 1)] == L - 1)
+    assert list(layout.sizes[L * (L - 1) :]) == list(range(L - 1, -1, -1))
+    assert layout.n_pairs == sum(len(f) for f in _brute_frontier(L * L, np.sort(np.asarray(graph.edges()), 1)))
+
+
+def test_bad_edges_raise():
+    with pytest.raises(ValueError, match="i < j"):
+        frontier_layout(4, np.array([[2, 1]]))
+    with pytest.raises(ValueError, match="i < j"):
+        frontier_layout(4, np.array([[0, 4]]))
+    with pytest.raises(ValueError, match="integer"):
+        frontier_layout(4, np.array([[0.0, 1.0]]))
+    with pytest.raises(ValueError, match="positive"):
+        frontier_layout(0, np.zeros((0, 2), dtype=int))
+
+
+def test_no_edges():
+    layout = frontier_layout(5, np.zeros((0, 2), dtype=int))
+    assert layout.n_pairs == 0 and layout.width == 1
+    x = jnp.ones((2, 5))
+    rows = jnp.arange(5)
+    slots = jnp.concatenate([rows[:, None], jnp.asarray(layout.cols)], axis=1)
+    xi = frontier_first_layer(x, jnp.zeros((0,)), layout, rows, slots)
+    assert xi.shape == (2, 5, 2) and np.all(np.asarray(xi) == 0)
+
+
+def test_frontier_first_layer_matches_dense():
+    n = 11
+    edges = _random_edges(n, 18, 3)
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=len(edges))
+    layout = frontier_layout(n, edges)
+    x = jnp.asarray(rng.choice([-1, 1], size=(6, n)).astype(np.int8))
+    dense = np.asarray(first_layer(x, jnp.asarray(_dense(n, edges, weights))))  # (B, N, N)
+
+    rows = jnp.arange(n)
+    slots = jnp.concatenate([rows[:, None], jnp.asarray(layout.cols)], axis=1)
+    xi = np.asarray(frontier_first_layer(x, jnp.asarray(weights), layout, rows, slots))
+    np.testing.assert_allclose(xi[:, :, 0], np.einsum("bii->bi", dense), atol=1e-13)
+    for i in range(n):
+        s = layout.sizes[i]
+        np.testing.assert_allclose(xi[:, i, 1 : 1 + s], dense[:, i, layout.cols[i, :s]], atol=1e-13)
+        assert np.all(xi[:, i, 1 + s :] == 0)
+    # every pair (i, l > i) outside the frontier has ξ identically zero: nothing is dropped
+    for i in range(n):
+        outside = [l for l in range(i + 1, n) if l not in set(layout.cols[i, : layout.sizes[i]])]
+        assert np.all(dense[:, i, outside] == 0)
+
+
+def test_frontier_update_follows_the_recurrence():
+    n = 10
+    edges = _random_edges(n, 15, 8)
+    rng = np.random.default_rng(1)
+    weights = jnp.asarray(rng.normal(size=len(edges)))
+    J = jnp.asarray(_dense(n, edges, np.asarray(weights)))
+    layout = frontier_layout(n, edges)
+    x = jnp.asarray(rng.choice([-1.0, 1.0], size=(4, n)))
+    full = np.asarray(first_layer(x, J))
+    xi_sparse = jnp.zeros((4, n))
+    xi_dense = jnp.zeros((4, n))
+    for i in range(n):
+        xi_sparse = frontier_first_layer_update(xi_sparse, weights, layout, x, i)
+        xi_dense = first_layer_update(xi_dense, J, x, i)
+        # entries l >= i are the live ones: they equal ξ_il
+        np.testing.assert_allclose(np.asarray(xi_sparse)[:, i:], full[:, i, i:], atol=1e-13)
+        np.testing.assert_allclose(np.asarray(xi_sparse)[:, i:], np.asarray(xi_dense)[:, i:], atol=1e-13)
+
+
+def test_edge_couplings_fixed_and_trainable():
+    values = HashableArray(np.array([0.5, -1.0, 2.0]))
+    fixed = EdgeCouplings(n_edges=3, values=values)
+    v = fixed.init(jax.random.PRNGKey(0))
+    assert "params" not in v
+    np.testing.assert_array_equal(fixed.apply(v), np.asarray(values))
+
+    learned = EdgeCouplings(n_edges=3, values=values, trainable=True)
+    v = learned.init(jax.random.PRNGKey(0))
+    np.testing.assert_array_equal(v["params"]["kernel"], np.asarray(values))
+    grad = jax.grad(lambda p: jnp.sum(learned.apply({"params": p}) ** 2))(v["params"])
+    np.testing.assert_allclose(grad["kernel"], 2 * np.asarray(values))
+
+    rnd = EdgeCouplings(n_edges=3, trainable=True, kernel_init=jax.nn.initializers.normal(1e-2))
+    k = rnd.init(jax.random.PRNGKey(0))["params"]["kernel"]
+    assert k.shape == (3,) and 0 < float(jnp.max(jnp.abs(k))) < 0.1
+
+    with pytest.raises(ValueError, match="values"):
+        EdgeCouplings(n_edges=3).init(jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match="shape"):
+        EdgeCouplings(n_edges=2, values=values).init(jax.random.PRNGKey(0))

@@ -96,7 +96,7 @@ def cases(quick: bool, sizes=None) -> list[dict]:
                 "CW_N",
                 N,
                 lambda N=N: _cw(N, lambda H: CurieWeissARNN.from_hamiltonian(H, BETA, trainable=True)),
-                expected="2 (O(N^2) hidden units per sample)",
+                expected="1 for B >> N (O(B N) lookups after an O(N^3) logit table), up to 3 when B ~ N",
             ),
             case("CW_inf", N, lambda N=N: _cw(N, lambda H: CurieWeissInfARNN.from_hamiltonian(H, BETA)), 1),
             case("1P", N, lambda N=N: _cw(N, lambda H: OneParameterARNN.from_hamiltonian(H, BETA)), 1),

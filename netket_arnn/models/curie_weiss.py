@@ -39,6 +39,8 @@ from .base import (
     check_curie_weiss,
     check_options,
     exclusive_cumsum,
+    masked_logsumexp,
+    site_window,
 )
 
 _CW_N_KEYS = ("skip", "bias", "w_plus", "w_minus", "b_plus", "b_minus")
@@ -100,28 +102,29 @@ class CurieWeissARNN(PhysicsARNN):
     of shape ``(N(N+1)/2,)``, i.e. :math:`4 \cdot N(N+1)/2 + 2N = 2N(N-1) + 6N` numbers
     (THEORY: :math:`2N(N-1) + O(N)`).
 
-    Inputs must be spins :math:`\pm 1`: :math:`u_i` depends on :math:`x_{<i}` only through
+    Inputs must be spins :math:`\pm 1`. :math:`u_i` depends on :math:`x_{<i}` only through
     :math:`M_i = 2 m_i - i`, where :math:`m_i \in \{0, \ldots, i\}` counts the up spins before
-    site :math:`i`, so every pass first builds the batch-independent table
-    :math:`T[i, m] = u_i(M = 2m - i)` (:func:`logit_table`) from the current parameters and
-    then only looks logits up.
+    site :math:`i`, so all the logits the model can produce fit in the batch-independent table
+    :math:`T[i, m]` (:func:`logit_table`), built from the current parameters in
+    :math:`\sum_i (i+1)(n_i+1) \approx N^3/6` hidden-unit evaluations (about :math:`0.23 N^3`
+    with its padding; the gradient costs about 4 times the forward pass) and :math:`O(N^2)` memory.
 
-    Cost, for a batch of :math:`B` samples:
+    Cost for a batch of :math:`B` samples (the cheaper of two static plans, chosen from
+    :math:`B` and :math:`N` at trace time; both evaluate the same formula):
 
-    - the table: :math:`\sum_i (i+1)(n_i+1) \approx N^3/6` hidden-unit evaluations (about
-      :math:`0.23 N^3` with the padding of :func:`logit_table`) and :math:`O(N^2)` memory,
-      independent of :math:`B`; its gradient costs about twice as much;
-    - ``__call__`` / ``conditionals``: the table, then one gather per sample and site,
-      :math:`O(BN)` (the gradient scatters back into the :math:`N \times N` table);
-    - sampling (``conditional``): the table is built once, at ``index == 0``, and kept in the
-      ``"cache"`` collection next to the running up-spin count :math:`m_i` of each sample;
-      every site then costs :math:`O(1)` per sample (one update and one gather). This relies on
-      ``index`` being a scalar (``lax.cond`` skips the table at ``index > 0``), as in
-      ``ARDirectSampler``.
+    - ``__call__`` / ``conditionals``: for :math:`B \gtrsim 0.4 N` the table, then one gather
+      per sample and site, :math:`O(N^3 + BN)` (the gradient scatters back into the
+      :math:`N \times N` table); for smaller batches the hidden units of every sample,
+      :math:`O(BN^2)` (about :math:`0.56 BN^2`);
+    - sampling (``conditional``): the running up-spin count :math:`m_i` of each sample is kept in
+      the ``"cache"`` collection. For :math:`B \gtrsim N/4` the table is built once, at
+      ``index == 0``, and cached too, so every site costs :math:`O(1)` per sample (one update and
+      one gather). This relies on ``index`` being a scalar (``lax.cond`` skips the table at
+      ``index > 0``), as in ``ARDirectSampler``. Smaller batches evaluate the :math:`n_i + 1`
+      units of site :math:`i` for each sample instead, :math:`O(N)` per site and sample.
 
-    The table dominates when :math:`B \lesssim N/4`; for the usual :math:`B \gg N` the cost is
-    :math:`O(BN)` per pass instead of the :math:`O(BN^2)` of evaluating the hidden units of every
-    sample.
+    Memory stays :math:`O(N^2 + BN)` in both plans (the hidden units are evaluated a few sites at
+    a time, see :func:`_layout`).
     """
 
     beta: float
@@ -161,26 +164,44 @@ class CurieWeissARNN(PhysicsARNN):
         for key in _CW_N_KEYS:
             setattr(self, key, self.physics_variable(key, exact(key), self.trainable))
 
+    def _variables(self) -> list:
+        return [getattr(self, key) for key in _CW_N_KEYS]
+
     def table(self) -> jax.Array:
-        """``(N, N)`` :math:`T[i, m]`: the logit of site ``i`` after ``m`` up spins (see :func:`logit_table`)."""
-        return logit_table(*(getattr(self, key) for key in _CW_N_KEYS))
+        """``(N, N)`` :math:`T[i, m]`: the logit of site ``i`` after ``m`` up spins (:func:`logit_table`)."""
+        return logit_table(*self._variables())
 
     def logits(self, x):
-        n = x.shape[-1]
-        return self.table()[jnp.arange(n), _up_counts(x)]
+        n, batch = x.shape[-1], x.shape[0]
+        up = _up_counts(x)
+        if _use_table(n, batch):
+            return self.table()[jnp.arange(n), up]
+        M = 2 * up - jnp.arange(n)  # (B, N): each site at its own B magnetisations
+        return _logits_at(*self._variables(), M.T.astype(self.param_dtype), _layout(n, batch)).T
 
     def conditional_logit(self, x, index):
         n, batch = self.hilbert.size, x.shape[0]
-        table = self.cache_variable("table", (n, n), self.param_dtype)
+        use_table = _use_table(n, batch, sampling=True)
         up = self.variable("cache", "up_count", jnp.zeros, (batch,), jnp.int32)
+        if use_table:
+            table = self.cache_variable("table", (n, n), self.param_dtype)
         if self.is_initializing():
             return jnp.zeros((batch,), self.param_dtype)
-        # m_i = m_{i-1} + [x_{i-1} = +1]; the table is rebuilt from the parameters at each pass start
+        # m_i = m_{i-1} + [x_{i-1} = +1], reset at the start of each pass
         m = jnp.where(index == 0, 0, up.value + (x[:, jnp.maximum(index - 1, 0)] > 0)).astype(jnp.int32)
         up.value = m
-        variables = [getattr(self, key) for key in _CW_N_KEYS]
-        table.value = jax.lax.cond(index == 0, logit_table, lambda *_: table.value, *variables)
-        return table.value[index, m]
+        skip, bias, w_plus, w_minus, b_plus, b_minus = variables = self._variables()
+        if use_table:  # rebuilt from the current parameters once per pass, at index 0
+            table.value = jax.lax.cond(index == 0, logit_table, lambda *_: table.value, *variables)
+            return table.value[index, m]
+        # small batch: the n_i + 1 units of this site, read through a static window of N units
+        M = (2 * m - index).astype(self.param_dtype)
+        start = index * n - (index * (index - 1)) // 2
+        offset, valid, _ = site_window(start, n - index, n, n * (n + 1) // 2)
+        window = lambda a: jax.lax.dynamic_slice(a, (offset,), (n,))  # noqa: E731
+        lse_p = masked_logsumexp(window(b_plus) + window(w_plus) * M[:, None], valid)
+        lse_m = masked_logsumexp(window(b_minus) + window(w_minus) * M[:, None], valid)
+        return skip[index] * M + bias[index] + lse_p - lse_m
 
 
 def _up_counts(x: jax.Array) -> jax.Array:
@@ -188,27 +209,56 @@ def _up_counts(x: jax.Array) -> jax.Array:
     return exclusive_cumsum((x > 0).astype(jnp.int32))
 
 
-_TABLE_GROUPS = 8
-"""Most site groups of :func:`logit_table` (each one is padded to a rectangle)."""
+_GROUPS = 8
+"""Most site groups of :func:`_layout` (each one is padded to a rectangle)."""
 _STEP_ELEMENTS = 1 << 21
-"""Hidden-unit evaluations per sign in one step of :func:`logit_table` (bounds its memory)."""
+"""Most hidden-unit evaluations per sign in one step of :func:`_logits_at` (bounds its memory)."""
+_SMALL_WORK = 1 << 16
+"""Plans with at most this many evaluations unpadded use a single group (see :func:`_layout`)."""
 
 
-@functools.lru_cache(maxsize=32)
-def _table_layout(n: int) -> list[tuple[int, int, int]]:
-    """Static plan of :func:`logit_table`: ``(first site, end site, sites per step)`` per group.
+@functools.lru_cache(maxsize=64)
+def _layout(n: int, batch: int | None = None) -> tuple[tuple[int, int, int, int, int], ...]:
+    """Static plan of :func:`_logits_at`: ``(lo, hi, width, steps, per_step)`` per site group.
 
-    Sites ``[lo, hi)`` share one rectangle of ``hi`` magnetisations by ``n - lo`` units: with
-    equal groups the padded work is :math:`\\sum_g (hi - lo)\\, hi\\, (n - lo)`, about
-    :math:`0.23 n^3` for 8 groups against :math:`n^3/6` without padding and :math:`n^3` for a
-    single group. Small ``n`` use fewer groups (less to compile, negligible work).
+    The sites ``[lo, hi)`` of a group are evaluated at ``width`` magnetisations each (``hi``,
+    enough for every reachable :math:`M_i`, for the table: ``batch is None``; else ``batch``, one
+    per sample) against ``n - lo`` units, their largest number: the group does
+    ``(hi - lo) * width * (n - lo)`` unit evaluations. For the table, 8 equal groups do about
+    :math:`0.23 n^3` against :math:`n^3/6` without padding and :math:`n^3` for a single group;
+    per sample they do about :math:`0.56 n^2` against :math:`n^2/2` and :math:`n^2`. Small plans
+    (``width * n * n <= _SMALL_WORK``, e.g. the table up to :math:`n = 40`) use a single group,
+    and small ``n`` fewer groups: less to compile for a negligible amount of work. A group
+    takes ``steps`` steps of ``per_step`` sites, at most ``_STEP_ELEMENTS`` evaluations each
+    (the last step may repeat the group's last site).
     """
-    groups = int(np.clip(n // 16, 1, _TABLE_GROUPS))
-    bounds = np.linspace(0, n, groups + 1).round().astype(int)
-    return [(int(lo), int(hi), max(1, _STEP_ELEMENTS // (hi * (n - lo)))) for lo, hi in zip(bounds, bounds[1:])]
+    widest = n if batch is None else int(batch)
+    # every group is one more loop to compile: a single one while the padding costs little
+    groups = 1 if widest * n * n <= _SMALL_WORK else int(np.clip(n // 16, 1, _GROUPS))
+    bounds = np.linspace(0, n, groups + 1).round().astype(int).tolist()
+    layout = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        width = hi if batch is None else widest
+        steps = -(-(hi - lo) // max(1, _STEP_ELEMENTS // (width * (n - lo))))
+        layout.append((lo, hi, width, steps, -(-(hi - lo) // steps)))
+    return tuple(layout)
 
 
-@jax.jit  # also when called eagerly (MCState runs `model.init` outside jit): one compiled program
+def _work(n: int, layout) -> int:
+    """Hidden-unit evaluations (per sign) of a :func:`_layout` plan."""
+    return sum((hi - lo) * width * (n - lo) for lo, hi, width, _, _ in layout)
+
+
+def _use_table(n: int, batch: int, sampling: bool = False) -> bool:
+    """Whether the table is cheaper than evaluating the hidden units of ``batch`` samples.
+
+    ``sampling``: the per-sample alternative is the windowed single-site evaluation of
+    ``conditional`` (``batch * n`` per site); otherwise :func:`_logits_at` per sample.
+    """
+    direct = batch * n * n if sampling else _work(n, _layout(n, batch))
+    return _work(n, _layout(n)) <= direct
+
+
 def logit_table(skip, bias, w_plus, w_minus, b_plus, b_minus) -> jax.Array:
     r"""All the logits CW_N can produce: ``(N, N)`` :math:`T[i, m] = u_i(M_i = 2m - i)`.
 
@@ -218,46 +268,54 @@ def logit_table(skip, bias, w_plus, w_minus, b_plus, b_minus) -> jax.Array:
 
     with the variables laid out as in :func:`curie_weiss_exact_parameters` (``skip``, ``bias``
     ``(N,)``; the four unit arrays packed site after site, ``(N(N+1)/2,)``). Entries with
-    :math:`m > i` are 0 (no sample reaches them).
-
-    Cost :math:`\sum_i (i+1)(n_i + 1) \approx N^3/6` unit evaluations, independent of any batch.
-    Sites are split into a few groups (:func:`_table_layout`); within a group each site is
-    padded to the group's rectangle of magnetisations by units, and a ``lax.map`` over the
-    group's sites, a few at a time, keeps the memory at about ``2 * _STEP_ELEMENTS`` numbers per
-    step. Each step is rematerialised in the backward pass, so the gradient needs no per-step
-    residuals either.
+    :math:`m > i` are 0 (no sample reaches them). Cost :math:`\sum_i (i+1)(n_i + 1) \approx
+    N^3/6` unit evaluations (about :math:`0.23 N^3` with padding, :func:`_layout`), independent
+    of any batch.
     """
     n = skip.shape[0]
-    dtype = skip.dtype
-    starts = _site_starts(n)
-    # Fixed parameters are often compile-time constants (e.g. in `model.init`): the barrier stops
-    # XLA from constant-folding this O(N^3) computation in its slow compile-time evaluator.
-    skip, bias, w_plus, w_minus, b_plus, b_minus = jax.lax.optimization_barrier(
-        (skip, bias, w_plus, w_minus, b_plus, b_minus)
-    )
+    i, m = jnp.arange(n)[:, None], jnp.arange(n)[None, :]
+    M = (2 * m - i).astype(skip.dtype)
+    return jnp.where(m <= i, _logits_at(skip, bias, w_plus, w_minus, b_plus, b_minus, M, _layout(n)), 0.0)
+
+
+@functools.partial(jax.jit, static_argnames="layout")
+def _logits_at(skip, bias, w_plus, w_minus, b_plus, b_minus, M, layout) -> jax.Array:
+    r"""``(N, P)``: the logit :math:`u_i` of every site ``i`` at the magnetisations ``M[i, :width]``.
+
+    ``layout`` (:func:`_layout`) groups the sites; a group's sites are padded to its largest
+    number of units (:math:`b = -\infty` past a site's own :math:`n_i + 1`) and evaluated a few
+    at a time in a ``lax.map``, so memory stays at about ``2 * _STEP_ELEMENTS`` numbers per step.
+    Each step is rematerialised in the backward pass, so the gradient keeps no per-step
+    residuals either. Columns past a group's ``width`` are 0.
+
+    Jitted, so that eager calls (``MCState`` runs ``model.init`` outside jit) compile once.
+    """
+    n, P = M.shape
     units = jnp.stack([w_plus, w_minus, b_plus, b_minus])  # (4, N(N+1)/2)
 
     @jax.checkpoint
-    def site(args):
-        params, M = args  # (4, K): w+, w-, b+, b- of one site (b = -inf past its n_i + 1 units); (P,)
-        lse = jax.nn.logsumexp(params[2:, None, :] + params[:2, None, :] * M[None, :, None], axis=-1)
-        return lse[0] - lse[1]
+    def step(args):
+        params, M = args  # (S, 4, K): w+, w-, b+, b- of S sites; (S, width)
+        lse = jax.nn.logsumexp(params[:, 2:, None, :] + params[:, :2, None, :] * M[:, None, :, None], axis=-1)
+        return lse[:, 0] - lse[:, 1]
 
+    # index arithmetic on iotas: the program holds no O(N^2) index constants
     rows = []
-    for lo, hi, per_step in _table_layout(n):
-        sites = np.arange(lo, hi)
-        k = np.arange(n - lo)
-        valid = k[None, :] < (n - sites)[:, None]  # (C, K): unit k exists at site i iff k <= n_i
-        index = np.where(valid, starts[sites][:, None] + k[None, :], 0)
-        params = units[:, index]  # (4, C, K)
+    for lo, hi, width, steps, per_step in layout:
+        sites = jnp.minimum(lo + jnp.arange(steps * per_step), hi - 1)  # (S',)
+        k = jnp.arange(n - lo)[None, :]
+        valid = k < n - sites[:, None]  # (S', K): unit k exists at site i iff k <= n_i
+        start = sites * n - (sites * (sites - 1)) // 2  # first unit of site i in the packed layout
+        params = units[:, jnp.where(valid, start[:, None] + k, 0)]  # (4, S', K)
         params = params.at[2:].set(jnp.where(valid, params[2:], -jnp.inf)).transpose(1, 0, 2)
-        M = jnp.asarray(2 * np.arange(hi)[None, :] - sites[:, None], dtype=dtype)  # (C, P)
-        lse = jax.lax.map(site, (params, M), batch_size=min(per_step, hi - lo))
-        rows.append(jnp.pad(lse, ((0, 0), (0, n - hi))))
-    m = np.arange(n)
-    M = jnp.asarray(2 * m[None, :] - m[:, None], dtype=dtype)
-    reachable = m[None, :] <= m[:, None]
-    return jnp.where(reachable, skip[:, None] * M + bias[:, None] + jnp.concatenate(rows), 0.0)
+        site_M = M[sites, :width]  # (S', width)
+        if steps == 1:  # no loop to compile
+            lse = step((params, site_M))
+        else:
+            args = (params.reshape(steps, per_step, 4, n - lo), site_M.reshape(steps, per_step, width))
+            lse = jax.lax.map(step, args).reshape(steps * per_step, width)[: hi - lo]
+        rows.append(jnp.pad(lse, ((0, 0), (0, P - width))))
+    return skip[:, None] * M + bias[:, None] + jnp.concatenate(rows)
 
 
 def _running_magnetisation(module: PhysicsARNN, x, index):

@@ -17,7 +17,7 @@ from netket_arnn.models import (
 )
 from netket_arnn.models import curie_weiss as cw_module
 
-from .ar_checks import log_q
+from .ar_checks import cached_sampling_pass, evaluate, log_q, perturb
 
 
 def _init(model, x):
@@ -209,14 +209,27 @@ def _direct_logits(variables, x):
     return u
 
 
-@pytest.mark.parametrize("step_elements", [None, 300], ids=["default", "small-steps"])
-def test_cw_n_logit_table_matches_direct_evaluation(monkeypatch, step_elements):
-    # N = 50 uses several padded site groups; tiny steps also exercise lax.map's remainders
+def _force_plan(monkeypatch, table: bool):
+    """Make CW_N use its table (True) or per-sample hidden units (False) whatever the batch."""
+    monkeypatch.setattr(cw_module, "_use_table", lambda n, batch, sampling=False: table)
+
+
+@pytest.mark.parametrize(
+    ("table", "step_elements"),
+    [(True, None), (True, 2000), (False, 2000)],
+    ids=["table", "table-small-steps", "per-sample-small-steps"],
+)
+def test_cw_n_logits_match_direct_evaluation(monkeypatch, table, step_elements):
+    # with small steps N = 50 uses several padded site groups, each split over several steps,
+    # some of them padded (the last step repeats a site)
+    _force_plan(monkeypatch, table)
     if step_elements is not None:
         monkeypatch.setattr(cw_module, "_STEP_ELEMENTS", step_elements)
-        monkeypatch.setattr(cw_module, "_table_layout", cw_module._table_layout.__wrapped__)
-        assert max(g[2] for g in cw_module._table_layout(50)) < 4
-    assert len(cw_module._table_layout(50)) > 1
+        monkeypatch.setattr(cw_module, "_SMALL_WORK", 0)
+        monkeypatch.setattr(cw_module, "_layout", cw_module._layout.__wrapped__)
+        layout = cw_module._layout(50, None if table else 12)
+        assert all(steps > 1 for *_, steps, _ in layout)
+        assert len(layout) > 1 and any(steps * per_step > hi - lo for lo, hi, _, steps, per_step in layout)
     N = 50
     H = na.curie_weiss(N, J=1.0, h=0.1)
     model = CurieWeissARNN.from_hamiltonian(H, 0.8, trainable=True)
@@ -228,14 +241,30 @@ def test_cw_n_logit_table_matches_direct_evaluation(monkeypatch, step_elements):
     logits = jax.jit(lambda p: model.apply({"params": p}, jnp.asarray(x), method=model.logits))
     np.testing.assert_allclose(np.asarray(logits(params)), _direct_logits(params, x), rtol=1e-12, atol=1e-12)
 
-    # the gradient through the (padded, grouped) table against central finite differences
+    # the gradient through the (padded, grouped) plan against central finite differences
     weights = jnp.asarray(rng.normal(size=x.shape))
     loss = jax.jit(lambda p: jnp.sum(weights * logits(p)))
     grad = jax.jit(jax.grad(loss))(params)
     starts = cw_module._site_starts(N)
-    eps = 1e-6
+    eps = 1e-5
     for key, idx in [("w_plus", starts[3] + 2), ("b_minus", starts[30] + 5), ("w_minus", starts[48]), ("skip", 45)]:
         step = jnp.zeros_like(params[key]).at[idx].set(eps)
         fd = (loss({**params, key: params[key] + step}) - loss({**params, key: params[key] - step})) / (2 * eps)
         assert abs(grad[key][idx]) > 1e-4
-        np.testing.assert_allclose(grad[key][idx], fd, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(grad[key][idx], fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("table", [True, False], ids=["table", "per-sample"])
+def test_cw_n_cached_conditional_matches_full_pass_in_both_plans(monkeypatch, table):
+    # sampling either caches the whole logit table at index 0 or evaluates each site's units;
+    # the table of N = 48 has several site groups; parameters are off their physics values
+    _force_plan(monkeypatch, table)
+    N = 48
+    assert len(cw_module._layout(N)) > 1
+    H = na.curie_weiss(N, J=1.0, h=0.1)
+    model = CurieWeissARNN.from_hamiltonian(H, 1.1)
+    variables = perturb(_init(model, jnp.ones((1, N))), jax.random.key(3), 0.3)
+    samples, cached = cached_sampling_pass(model, variables, n_samples=32, seed=4)
+    full = evaluate(model, variables, samples)["conditionals"]
+    np.testing.assert_allclose(cached, full, rtol=1e-12, atol=1e-13)
+    assert 0.05 < np.mean(samples > 0) < 0.95  # both spin values were sampled

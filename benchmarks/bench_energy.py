@@ -92,9 +92,7 @@ def run_case(name, H, batch, repeats, with_pauli, seed=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="bench_energy.json")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--repeats", type=int, default=10)
@@ -110,17 +108,13 @@ def main(argv=None):
         rows += run_case(name, H, batch if H.n_sites <= 1000 else batch // 4, args.repeats, with_pauli)
 
     print(f"device: {jax.devices()[0].device_kind}   backend: {jax.default_backend()}")
-    print(
-        f"{'case':<20} {'method':<22} {'batch':>6} {'ms':>9} {'throughput':>12} {'unit':<13} {'vs einsum':>9}"
-    )
+    print(f"{'case':<20} {'method':<22} {'batch':>6} {'ms':>9} {'throughput':>12} {'unit':<13} {'vs einsum':>9}")
     for r in rows:
         print(
             f"{r['case']:<20} {r['method']:<22} {r['batch']:>6} {1e3 * r['seconds']:>9.3f} "
             f"{r['throughput']:>12.3e} {r['unit']:<13} {r['time_vs_einsum']:>8.2f}x"
         )
-    dense_ratios = [
-        r["time_vs_einsum"] for r in rows if r["method"] == "PairwiseIsing.energy" and not r["sparse"]
-    ]
+    dense_ratios = [r["time_vs_einsum"] for r in rows if r["method"] == "PairwiseIsing.energy" and not r["sparse"]]
     verdict = "PASS" if max(dense_ratios) <= 1.5 else "FAIL"
     print(f"target: dense PairwiseIsing within 1.5x of einsum -> worst {max(dense_ratios):.2f}x: {verdict}")
     meta = {"device": str(jax.devices()[0]), "backend": jax.default_backend(), "machine": platform.machine()}

@@ -65,8 +65,12 @@ def main(argv=None):
             if int(r["N"]) == n and int(r["seed"]) == seed:
                 published[r["net_label"]].append((float(r["beta"]), float(r["fe"])))
         for name, res in run["runs"].items():
-            ax.plot([r["beta"] for r in res["records"]], [r["free_energy"] for r in res["records"]], "o-",
-                    label=f"netket-arnn {name}")
+            ax.plot(
+                [r["beta"] for r in res["records"]],
+                [r["free_energy"] for r in res["records"]],
+                "o-",
+                label=f"netket-arnn {name}",
+            )
             ref = published.get(SK_LABELS.get(name, ""), [])
             if ref:
                 ax.plot(*zip(*sorted(ref)), "--", alpha=0.7, label=f"paper {SK_LABELS[name]}")

@@ -31,8 +31,7 @@ def check_spin_hilbert(hilbert, n_sites: int | None = None) -> None:
         raise TypeError(f"expected an nk.hilbert.Spin(0.5, N) Hilbert space, got {type(hilbert).__name__}")
     if hilbert.local_size != 2:
         raise ValueError(
-            f"expected spin-1/2 (2 local states), got a spin Hilbert space with "
-            f"{hilbert.local_size} local states"
+            f"expected spin-1/2 (2 local states), got a spin Hilbert space with {hilbert.local_size} local states"
         )
     if hilbert.constrained:
         raise ValueError(
@@ -40,9 +39,7 @@ def check_spin_hilbert(hilbert, n_sites: int | None = None) -> None:
             "systems and autoregressive sampling need an unconstrained Spin(0.5, N)"
         )
     if n_sites is not None and hilbert.size != n_sites:
-        raise ValueError(
-            f"the Hilbert space has {hilbert.size} sites but the couplings describe {n_sites} spins"
-        )
+        raise ValueError(f"the Hilbert space has {hilbert.size} sites but the couplings describe {n_sites} spins")
 
 
 def check_finite(array: np.ndarray, name: str) -> None:

@@ -37,9 +37,7 @@ def _check_enumerable(H: PairwiseIsing, limit: int = MAX_SITES, what: str = "enu
     if not isinstance(H, PairwiseIsing):
         raise TypeError(f"{what} needs a PairwiseIsing Hamiltonian, got {type(H).__name__}")
     if H.n_sites > limit:
-        raise ValueError(
-            f"{what} is limited to N <= {limit} spins (2^N states); this system has N = {H.n_sites}"
-        )
+        raise ValueError(f"{what} is limited to N <= {limit} spins (2^N states); this system has N = {H.n_sites}")
 
 
 def _all_spins(n: int) -> np.ndarray:

@@ -68,9 +68,7 @@ def sherrington_kirkpatrick_couplings(N: int, seed: int) -> np.ndarray:
     return lower
 
 
-def sherrington_kirkpatrick(
-    N: int, J: float = 1.0, h: float = 0.0, *, seed: int, dtype=jnp.float64
-) -> PairwiseIsing:
+def sherrington_kirkpatrick(N: int, J: float = 1.0, h: float = 0.0, *, seed: int, dtype=jnp.float64) -> PairwiseIsing:
     r"""Sherrington–Kirkpatrick spin glass, :math:`J_{ij} \sim \mathcal N(0, J^2/N)`, dense.
 
     For ``J = 1`` the couplings are bit for bit the published instance ``(N, seed)``
@@ -140,9 +138,7 @@ def edwards_anderson(
 def random_regular_graph(N: int, degree: int, *, seed: int, max_tries: int = 1000) -> nk.graph.Graph:
     """Uniform random ``degree``-regular simple graph on ``N`` nodes (pairing model with rejection)."""
     if N * degree % 2 or degree >= N or degree < 1:
-        raise ValueError(
-            f"no simple {degree}-regular graph on {N} nodes (need N*degree even, 0 < degree < N)"
-        )
+        raise ValueError(f"no simple {degree}-regular graph on {N} nodes (need N*degree even, 0 < degree < N)")
     rng = np.random.default_rng(seed)
     stubs = np.repeat(np.arange(N), degree)
     for _ in range(max_tries):

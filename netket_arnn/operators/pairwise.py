@@ -191,10 +191,7 @@ class PairwiseIsing(nk.operator.DiscreteJaxOperator):
         kind = "sparse" if self._is_sparse else "dense"
         name = self.metadata.get("model")
         label = f", model={name}" if name else ""
-        return (
-            f"PairwiseIsing(N={self.n_sites}, {kind}, n_edges={self.n_edges}{label}, "
-            f"dtype={self._dtype.name})"
-        )
+        return f"PairwiseIsing(N={self.n_sites}, {kind}, n_edges={self.n_edges}{label}, dtype={self._dtype.name})"
 
 
 def _check_dense_couplings(J: np.ndarray, triangular: bool) -> int:
@@ -228,8 +225,7 @@ def _check_edges(edges, weights: np.ndarray, n: int | None):
             raise ValueError(f"edges must be an (E, 2) integer array, got shape {edges.shape}")
     if weights.shape != (edges.shape[0],):
         raise ValueError(
-            f"with edges, couplings must be one weight per edge, shape ({edges.shape[0]},); "
-            f"got {weights.shape}"
+            f"with edges, couplings must be one weight per edge, shape ({edges.shape[0]},); got {weights.shape}"
         )
     check_finite(weights, "couplings")
     if np.any(edges[:, 0] == edges[:, 1]):

@@ -22,9 +22,7 @@ def test_closed_form_is_finite_and_smooth_at_a_million_spins():
 @pytest.mark.parametrize("beta, h", [(0.5, 0.0), (1.3, 0.0), (2.0, 0.1), (0.9, -0.3)])
 def test_finite_n_converges_to_mean_field(beta, h):
     inf = na.exact.curie_weiss_infinite(beta, h=h)
-    errors = [
-        abs(na.exact.curie_weiss(n, beta, h=h).free_energy - inf.free_energy) for n in (10**3, 10**4, 10**5)
-    ]
+    errors = [abs(na.exact.curie_weiss(n, beta, h=h).free_energy - inf.free_energy) for n in (10**3, 10**4, 10**5)]
     # Corrections are O(log N / N): each decade shrinks the gap by a large factor.
     assert errors[1] < errors[0] / 5 and errors[2] < errors[1] / 5
     assert errors[2] < 1e-3

@@ -65,9 +65,7 @@ def test_log_prob_is_normalised_and_matches_enumeration():
     x = np.asarray(H.hilbert.all_states())
     lp = np.asarray(na.exact.log_prob(H, x, 1.3))
     assert logsumexp(lp) == pytest.approx(0.0, abs=1e-12)
-    np.testing.assert_allclose(
-        np.exp(lp), na.exact.enumeration(H, 1.3, return_probabilities=True).probabilities
-    )
+    np.testing.assert_allclose(np.exp(lp), na.exact.enumeration(H, 1.3, return_probabilities=True).probabilities)
 
 
 def test_log_prob_for_large_curie_weiss_uses_closed_form():

@@ -50,9 +50,7 @@ def test_couplings_module_fixed_and_trainable(dtype):
     trainable = Couplings(n, HashableArray(J), trainable=True, param_dtype=dtype)
     params = trainable.init(jax.random.key(0))["params"]
     assert params["kernel"].shape == (n * (n - 1) // 2,)
-    np.testing.assert_allclose(
-        trainable.apply({"params": params}), J, rtol=1e-6 if dtype == jnp.float32 else 0
-    )
+    np.testing.assert_allclose(trainable.apply({"params": params}), J, rtol=1e-6 if dtype == jnp.float32 else 0)
 
     small = Couplings(n, trainable=True, kernel_init=jax.nn.initializers.normal(1e-2), param_dtype=dtype)
     W = np.asarray(small.apply(small.init(jax.random.key(1))))

@@ -14,9 +14,7 @@ DATA = Path(__file__).parents[1] / "data"
 
 def published_checksums():
     with open(DATA / "sk_instance_checksums.csv") as f:
-        return {
-            (int(r["N"]), int(r["seed"])): r["sha256_float32_lower_tri_rowmajor"] for r in csv.DictReader(f)
-        }
+        return {(int(r["N"]), int(r["seed"])): r["sha256_float32_lower_tri_rowmajor"] for r in csv.DictReader(f)}
 
 
 @pytest.mark.parametrize("n, seed", [(50, 1), (100, 4), (200, 10)])

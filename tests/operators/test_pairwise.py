@@ -107,9 +107,7 @@ def test_mcstate_expect_is_sample_mean_without_model_calls():
     # The registered kernel never evaluates the model: a model that would give NaN on
     # connected states cannot spoil the estimate.
     kernel = nk.vqs.get_local_kernel(vs, H)
-    values = kernel(
-        lambda p, s: jnp.full(s.shape[:-1], jnp.nan), vs.parameters, vs.samples.reshape(-1, 10), H
-    )
+    values = kernel(lambda p, s: jnp.full(s.shape[:-1], jnp.nan), vs.parameters, vs.samples.reshape(-1, 10), H)
     assert np.all(np.isfinite(values))
 
 

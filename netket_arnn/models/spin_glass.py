@@ -96,6 +96,7 @@ from ..nn.sparse import (
     frontier_layout,
 )
 from ..operators import PairwiseIsing
+from .base import check_pairwise
 
 __all__ = ["SpinGlassARNN", "spin_glass_n_params"]
 
@@ -108,16 +109,6 @@ def _check_k(k) -> int:
     return int(k)
 
 
-def _check_hamiltonian(H) -> PairwiseIsing:
-    if not isinstance(H, PairwiseIsing):
-        raise TypeError(
-            f"expected a netket_arnn.PairwiseIsing Hamiltonian, got {type(H).__name__}; build one with "
-            "netket_arnn.from_couplings, sherrington_kirkpatrick or edwards_anderson"
-        )
-    check_spin_hilbert(H.hilbert, H.n_sites)
-    return H
-
-
 def spin_glass_n_params(H: PairwiseIsing, k: int, *, learn_couplings: bool = False, sparse=None) -> int:
     r"""Number of trainable parameters of ``SpinGlassARNN.from_hamiltonian(H, β, k, ...)``.
 
@@ -126,7 +117,7 @@ def spin_glass_n_params(H: PairwiseIsing, k: int, *, learn_couplings: bool = Fal
     with :math:`P = N(N-1)/2` dense (the paper's :math:`(4k+6)N(N-1)/2 + 2N`) and :math:`P`
     the number of frontier pairs sparse. ``sparse`` defaults to ``H.is_sparse``.
     """
-    H = _check_hamiltonian(H)
+    H = check_pairwise(H)
     k = _check_k(k)
     n = H.n_sites
     sparse = H.is_sparse if sparse is None else bool(sparse)
@@ -199,7 +190,7 @@ class SpinGlassARNN(nk.models.AbstractARNN):
             chunk_elements: memory budget of the batched pass (numbers held at once).
             param_dtype: ``jnp.float64`` (default) or ``jnp.float32``.
         """
-        H = _check_hamiltonian(H)
+        H = check_pairwise(H)
         beta = check_beta(beta)
         k = _check_k(k)
         sparse = H.is_sparse if sparse is None else bool(sparse)

@@ -107,10 +107,8 @@ def _physics(name: str, **options):
 
 def _spin_glass(k: int):
     def build(H, beta, args):
-        try:
-            from .models import SpinGlassARNN
-        except ImportError:
-            from .models.spin_glass import SpinGlassARNN
+        from .models import SpinGlassARNN
+
         return SpinGlassARNN.from_hamiltonian(H, beta, k, param_dtype=_dtype(args))
 
     return build

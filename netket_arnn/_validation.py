@@ -25,6 +25,13 @@ def check_beta(beta, name: str = "beta") -> float:
     return value
 
 
+def check_positive_int(value, name: str) -> int:
+    """Return ``value`` as an int, or raise unless it is an integer >= 1."""
+    if int(value) != value or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def check_spin_hilbert(hilbert, n_sites: int | None = None) -> None:
     """Raise unless ``hilbert`` is an unconstrained ``Spin(0.5, N)`` of the right size."""
     if not isinstance(hilbert, nk.hilbert.Spin):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_beta
+from .._validation import check_beta, check_positive_int
 
 __all__ = ["ConstantBeta", "LinearBeta", "StepwiseBeta", "beta_grid"]
 
@@ -61,8 +61,7 @@ class LinearBeta:
     def __post_init__(self):
         object.__setattr__(self, "start", check_beta(self.start, "start"))
         object.__setattr__(self, "end", check_beta(self.end, "end"))
-        if int(self.n_steps) != self.n_steps or self.n_steps < 1:
-            raise ValueError(f"n_steps must be a positive integer, got {self.n_steps!r}")
+        check_positive_int(self.n_steps, "n_steps")
 
     def __call__(self, step: int) -> float:
         t = min(max(int(step), 0), self.n_steps) / self.n_steps
@@ -89,8 +88,7 @@ class StepwiseBeta:
         if not betas:
             raise ValueError("betas must contain at least one value")
         object.__setattr__(self, "betas", betas)
-        if int(self.steps_per_beta) != self.steps_per_beta or self.steps_per_beta < 1:
-            raise ValueError(f"steps_per_beta must be a positive integer, got {self.steps_per_beta!r}")
+        check_positive_int(self.steps_per_beta, "steps_per_beta")
         if int(self.warmup_steps) != self.warmup_steps or self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be a non-negative integer, got {self.warmup_steps!r}")
 

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import gammaln, logsumexp
 
-from .._validation import check_beta
+from .._validation import check_beta, check_positive_int
 from .thermo import Thermodynamics
 
 
@@ -31,7 +31,7 @@ def _log_weights(N: int, beta: float, J: float, h: float):
 def curie_weiss_log_z(N: int, beta: float, J: float = 1.0, h: float = 0.0) -> float:
     """Exact :math:`\\log Z` of the N-spin Curie–Weiss model."""
     beta = check_beta(beta)
-    _check_n(N)
+    check_positive_int(N, "N")
     log_w, _, _ = _log_weights(int(N), beta, J, h)
     return float(logsumexp(log_w))
 
@@ -39,7 +39,7 @@ def curie_weiss_log_z(N: int, beta: float, J: float = 1.0, h: float = 0.0) -> fl
 def curie_weiss(N: int, beta: float, J: float = 1.0, h: float = 0.0) -> Thermodynamics:
     """Exact finite-N Curie–Weiss :math:`\\log Z`, f, e, s and :math:`\\langle|m|\\rangle`."""
     beta = check_beta(beta)
-    _check_n(N)
+    check_positive_int(N, "N")
     N = int(N)
     log_w, energy, M = _log_weights(N, beta, J, h)
     log_z = float(logsumexp(log_w))
@@ -100,8 +100,3 @@ def curie_weiss_infinite(beta: float, J: float = 1.0, h: float = 0.0) -> Thermod
         entropy=float(_binary_entropy(m)),
         abs_magnetization=float(abs(m)),
     )
-
-
-def _check_n(N) -> None:
-    if int(N) != N or N < 1:
-        raise ValueError(f"N must be a positive integer, got {N!r}")

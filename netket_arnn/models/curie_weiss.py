@@ -33,7 +33,7 @@ from netket.utils.types import DType
 from scipy.special import gammaln
 
 from .. import exact
-from .._validation import check_beta
+from .._validation import check_beta, check_positive_int
 from .base import (
     PhysicsARNN,
     check_curie_weiss,
@@ -64,9 +64,7 @@ def curie_weiss_exact_parameters(N: int, beta: float, J: float = 1.0, h: float =
     ``vstate.parameters = curie_weiss_exact_parameters(N, beta, J, h)``; for a fixed one
     ``vstate.model_state = {"fixed": curie_weiss_exact_parameters(N, beta, J, h)}``.
     """
-    if int(N) != N or N < 1:
-        raise ValueError(f"N must be a positive integer, got {N!r}")
-    values = _exact_values(int(N), check_beta(beta), float(J), float(h))
+    values = _exact_values(check_positive_int(N, "N"), check_beta(beta), float(J), float(h))
     return {key: jnp.asarray(values[key], dtype=dtype) for key in _CW_N_KEYS}
 
 

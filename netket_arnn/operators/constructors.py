@@ -6,13 +6,12 @@ import jax.numpy as jnp
 import netket as nk
 import numpy as np
 
+from .._validation import check_positive_int
 from .pairwise import PairwiseIsing
 
 
 def _spin_hilbert(n: int) -> nk.hilbert.Spin:
-    if int(n) != n or n < 1:
-        raise ValueError(f"the number of spins N must be a positive integer, got {n!r}")
-    return nk.hilbert.Spin(0.5, int(n))
+    return nk.hilbert.Spin(0.5, check_positive_int(n, "the number of spins N"))
 
 
 def _uniform_fields(n: int, h) -> np.ndarray:

@@ -251,14 +251,11 @@ def exact_reference(hamiltonian, *, max_enumeration_sites: int = 20) -> Callable
 
     if not isinstance(hamiltonian, PairwiseIsing):
         return None
-    cw = curie_weiss_parameters(hamiltonian)
-    if cw is not None:
-        J, h = cw
-        n = hamiltonian.n_sites
-        return lambda beta: exact.curie_weiss(n, beta, J, h).free_energy
-    if hamiltonian.n_sites <= max_enumeration_sites:
-        return lambda beta: exact.enumeration(hamiltonian, beta).free_energy
-    return None
+    n = hamiltonian.n_sites
+    if curie_weiss_parameters(hamiltonian) is None and n > max_enumeration_sites:
+        return None
+    # log_partition_function picks the closed form or enumeration itself.
+    return lambda beta: -exact.log_partition_function(hamiltonian, beta) / (beta * n)
 
 
 # -- the protocol ----------------------------------------------------------------------------------

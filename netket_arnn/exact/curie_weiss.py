@@ -16,7 +16,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import gammaln, logsumexp
 
-from .._validation import check_beta, check_positive_int
+from .._validation import check_beta, check_positive_int, check_real
 from .thermo import Thermodynamics
 
 
@@ -30,17 +30,16 @@ def _log_weights(N: int, beta: float, J: float, h: float):
 
 def curie_weiss_log_z(N: int, beta: float, J: float = 1.0, h: float = 0.0) -> float:
     """Exact :math:`\\log Z` of the N-spin Curie–Weiss model."""
-    beta = check_beta(beta)
-    check_positive_int(N, "N")
-    log_w, _, _ = _log_weights(int(N), beta, J, h)
+    beta, J, h = check_beta(beta), check_real(J, "J"), check_real(h, "h")
+    N = check_positive_int(N, "N")
+    log_w, _, _ = _log_weights(N, beta, J, h)
     return float(logsumexp(log_w))
 
 
-def curie_weiss(N: int, beta: float, J: float = 1.0, h: float = 0.0) -> Thermodynamics:
+def curie_weiss_closed_form(N: int, beta: float, J: float = 1.0, h: float = 0.0) -> Thermodynamics:
     """Exact finite-N Curie–Weiss :math:`\\log Z`, f, e, s and :math:`\\langle|m|\\rangle`."""
-    beta = check_beta(beta)
-    check_positive_int(N, "N")
-    N = int(N)
+    beta, J, h = check_beta(beta), check_real(J, "J"), check_real(h, "h")
+    N = check_positive_int(N, "N")
     log_w, energy, M = _log_weights(N, beta, J, h)
     log_z = float(logsumexp(log_w))
     p = np.exp(log_w - log_z)
@@ -65,13 +64,13 @@ def _binary_entropy(m):
     )
 
 
-def curie_weiss_infinite(beta: float, J: float = 1.0, h: float = 0.0) -> Thermodynamics:
+def curie_weiss_thermo_limit(beta: float, J: float = 1.0, h: float = 0.0) -> Thermodynamics:
     r"""Mean-field (:math:`N \to \infty`) Curie–Weiss thermodynamics.
 
     ``abs_magnetization`` is the spontaneous :math:`|m|` of the stable solution of
     :math:`m = \tanh(\beta(Jm + h))`; ``log_z`` is ``nan`` (only per-spin values exist).
     """
-    beta = check_beta(beta)
+    beta, J, h = check_beta(beta), check_real(J, "J"), check_real(h, "h")
 
     def free(m):
         return -J * m**2 / 2.0 - h * m - _binary_entropy(m) / beta

@@ -20,12 +20,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_beta
+from .._validation import check_beta, check_pairwise, check_positive_int
 from ..operators import PairwiseIsing
 from .thermo import Thermodynamics
 
-MAX_SITES = 30
-"""Largest :math:`N` that :func:`enumeration` accepts (:math:`2^{30}` energies)."""
+MAX_ENUMERATION_SITES = 30
+"""Largest :math:`N` that :func:`by_enumeration` accepts (:math:`2^{30}` energies)."""
 
 MAX_SITES_PROBABILITIES = 20
 """Largest :math:`N` for which the full probability vector can be returned."""
@@ -33,9 +33,8 @@ MAX_SITES_PROBABILITIES = 20
 _MAX_LOW_SITES = 16
 
 
-def _check_enumerable(H: PairwiseIsing, limit: int = MAX_SITES, what: str = "enumeration") -> None:
-    if not isinstance(H, PairwiseIsing):
-        raise TypeError(f"{what} needs a PairwiseIsing Hamiltonian, got {type(H).__name__}")
+def _check_enumerable(H: PairwiseIsing, limit: int = MAX_ENUMERATION_SITES, what: str = "enumeration") -> None:
+    check_pairwise(H)
     if H.n_sites > limit:
         raise ValueError(f"{what} is limited to N <= {limit} spins (2^N states); this system has N = {H.n_sites}")
 
@@ -46,19 +45,21 @@ def _all_spins(n: int) -> np.ndarray:
     return (1 - 2 * bits).astype(np.float64)
 
 
-def enumeration(
+def by_enumeration(
     H: PairwiseIsing, beta: float, *, return_probabilities: bool = False, chunk_size: int = 64
 ) -> Thermodynamics:
     r"""Exact :math:`\log Z`, :math:`f`, :math:`e`, :math:`s` and :math:`\langle|m|\rangle` of ``H``.
 
     Args:
-        H: any :class:`PairwiseIsing` with :math:`N \le` :data:`MAX_SITES`.
+        H: any :class:`PairwiseIsing` with :math:`N \le` :data:`MAX_ENUMERATION_SITES`.
         beta: inverse temperature, > 0.
         return_probabilities: also return :math:`p(x)` for all states, in the order of
             ``H.hilbert.all_states()`` (:math:`N \le` :data:`MAX_SITES_PROBABILITIES`).
-        chunk_size: number of high-block configurations per scan step (memory knob).
+        chunk_size: number of high-block configurations per scan step (memory knob: a step
+            holds ``chunk_size * 2^min(N, 16)`` energies); any positive integer.
     """
     beta = check_beta(beta)
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
     _check_enumerable(H)
     if return_probabilities:
         _check_enumerable(H, MAX_SITES_PROBABILITIES, "enumeration with return_probabilities")
@@ -73,8 +74,9 @@ def enumeration(
     e_low = -0.5 * np.einsum("ci,ij,cj->c", x_low, J[low, low], x_low) - x_low @ h[low]
     m_low = x_low.sum(axis=1)
 
-    n_chunks = max(1, 2**n_high // chunk_size)
-    chunk = 2**n_high // n_chunks
+    # The last chunk may be partial: its configurations past 2^n_high get zero weight.
+    chunk = min(chunk_size, 2**n_high)
+    n_chunks = -(-(2**n_high) // chunk)
     log_z, e_sum, m_sum = _accumulate(
         jnp.asarray(x_low),
         jnp.asarray(e_low),
@@ -114,11 +116,12 @@ def _accumulate(x_low, e_low, m_low, J_hh, J_hl, h_high, beta, n_high, n_chunks,
     def step(carry, c):
         log_z, e_avg, m_avg = carry
         idx = c * chunk + jnp.arange(chunk)
+        valid = idx < 2**n_high
         x_high = (1 - 2 * ((idx[:, None] >> shifts) & 1)).astype(x_low.dtype)
         e_high = -0.5 * jnp.sum((x_high @ J_hh) * x_high, axis=1) - x_high @ h_high
         energies = e_high[:, None] + e_low[None, :] - (x_high @ J_hl) @ x_low.T
         abs_m = jnp.abs(x_high.sum(axis=1)[:, None] + m_low[None, :])
-        log_w = -beta * energies
+        log_w = jnp.where(valid[:, None], -beta * energies, -jnp.inf)
         chunk_log_z = jax.scipy.special.logsumexp(log_w)
         p = jnp.exp(log_w - chunk_log_z)
         new_log_z = jnp.logaddexp(log_z, chunk_log_z)

@@ -8,7 +8,8 @@ import netket as nk
 import numpy as np
 from jax.tree_util import register_pytree_node_class
 
-from .._validation import check_finite, check_spin_hilbert
+from .._validation import check_finite, check_real_array, check_spin_configurations, check_spin_hilbert
+from . import algebra
 
 
 @register_pytree_node_class
@@ -32,6 +33,11 @@ class PairwiseIsing(nk.operator.DiscreteJaxOperator):
     Couplings are either **dense** (an ``(N, N)`` symmetric matrix with zero diagonal;
     energy cost :math:`O(N^2)` per configuration) or **sparse** (a list of edges
     ``(i, j)`` with one weight each; cost :math:`O(\text{edges})`).
+
+    Sums, differences and real multiples (``H1 + H2``, ``H1 - H2``, ``c * H``, ``H * c``,
+    ``-H``, ``H / c``) are again :class:`PairwiseIsing` on the same Hilbert space (see
+    :mod:`netket_arnn.operators.algebra`); anything else (another operator type, a complex
+    factor) gives NetKet's generic operator sum.
 
     Args:
         hilbert: an unconstrained ``nk.hilbert.Spin(0.5, N)``.
@@ -61,7 +67,7 @@ class PairwiseIsing(nk.operator.DiscreteJaxOperator):
         dtype = jnp.dtype(dtype)
         if not jnp.issubdtype(dtype, jnp.floating):
             raise TypeError(f"dtype must be a real floating dtype, got {dtype}")
-        couplings = np.asarray(couplings)
+        couplings = check_real_array(couplings, "couplings")
         if edges is None:
             n = _check_dense_couplings(couplings, triangular)
             dense = couplings + couplings.T if triangular else couplings
@@ -77,7 +83,7 @@ class PairwiseIsing(nk.operator.DiscreteJaxOperator):
             dense = None
         check_spin_hilbert(hilbert, n)
 
-        fields = np.zeros(n) if fields is None else np.asarray(fields)
+        fields = np.zeros(n) if fields is None else check_real_array(fields, "fields")
         if fields.shape != (n,):
             raise ValueError(f"fields must have shape ({n},) to match {n} spins, got {fields.shape}")
         check_finite(fields, "fields")
@@ -154,9 +160,12 @@ class PairwiseIsing(nk.operator.DiscreteJaxOperator):
         r"""Energies :math:`H(x)` of configurations ``x`` of shape ``(..., N)``; returns ``(...)``.
 
         Spins are the values ±1 (any integer or float dtype); they are cast to
-        :attr:`dtype` before any sum, so int8 samples cannot overflow.
+        :attr:`dtype` before any sum, so int8 samples cannot overflow. The last axis must
+        have :math:`N` entries. Concrete inputs are checked to hold only ±1 (0/1 bits
+        raise a ``ValueError``); traced inputs inside :func:`jax.jit` cannot be checked, so
+        there other values give a number without meaning.
         """
-        x = jnp.asarray(x).astype(self._dtype)
+        x = jnp.asarray(check_spin_configurations(x, self.n_sites)).astype(self._dtype)
         if self._J is None:
             # Gathering whole rows of the site-major layout is much faster than gathering
             # columns of the batch-major one.
@@ -186,6 +195,40 @@ class PairwiseIsing(nk.operator.DiscreteJaxOperator):
         new._is_sparse, new._dtype, new._metadata = aux[1:]
         new._J, new._edges, new._weights, new._h = data
         return new
+
+    # -- algebra: sums and real multiples stay PairwiseIsing -----------------------------
+    # NumPy scalars on the left must defer to __rmul__ instead of broadcasting over us.
+    __array_ufunc__ = None
+
+    def __add__(self, other):
+        if isinstance(other, PairwiseIsing):
+            return algebra.add(self, other)
+        return super().__add__(other)
+
+    def __sub__(self, other):
+        if isinstance(other, PairwiseIsing):
+            return algebra.add(self, other, sign=-1.0)
+        return super().__sub__(other)
+
+    def __neg__(self):
+        return algebra.scale(self, -1.0)
+
+    def __mul__(self, other):
+        if algebra.is_real_scalar(other):
+            return algebra.scale(self, other)
+        return super().__mul__(other)
+
+    def __rmul__(self, other):
+        if algebra.is_real_scalar(other):
+            return algebra.scale(self, other)
+        return super().__rmul__(other)
+
+    def __truediv__(self, other):
+        if algebra.is_real_scalar(other):
+            if other == 0:
+                raise ZeroDivisionError("cannot divide a PairwiseIsing by zero")
+            return algebra.scale(self, 1.0 / float(other))
+        return NotImplemented
 
     def __repr__(self):
         kind = "sparse" if self._is_sparse else "dense"

@@ -19,13 +19,24 @@ def published_checksums():
 
 @pytest.mark.parametrize("n, seed", [(50, 1), (100, 4), (200, 10)])
 def test_sk_instances_match_published_checksums(n, seed):
-    H = na.sherrington_kirkpatrick(n, seed=seed)
+    published = published_checksums()[(n, seed)]
     rows, cols = np.tril_indices(n, -1)
-    lower = np.asarray(H.couplings)[rows, cols].astype(np.float32)
-    assert hashlib.sha256(lower.tobytes()).hexdigest() == published_checksums()[(n, seed)]
-    # float32 -> float64 is exact: the operator holds the published values unchanged.
-    np.testing.assert_array_equal(
-        np.asarray(H.couplings)[rows, cols], na.sherrington_kirkpatrick_couplings(n, seed)[rows, cols]
+    # The instance is stored as float32, and its stored bytes (no cast) are the published ones.
+    lower = na.sherrington_kirkpatrick_couplings(n, seed)
+    assert lower.dtype == np.float32
+    assert hashlib.sha256(np.ascontiguousarray(lower[rows, cols]).tobytes()).hexdigest() == published
+    # A float32 operator holds exactly those bytes.
+    H32 = na.sherrington_kirkpatrick(n, seed=seed, dtype=jnp.float32)
+    stored = np.asarray(H32.couplings)[rows, cols]
+    assert stored.dtype == np.float32
+    assert hashlib.sha256(stored.tobytes()).hexdigest() == published
+    # The float64 operator holds the same values, exactly: float32 -> float64 is exact.
+    H = na.sherrington_kirkpatrick(n, seed=seed)
+    stored64 = np.asarray(H.couplings)[rows, cols]
+    assert stored64.dtype == np.float64
+    assert (
+        hashlib.sha256(stored64.tobytes()).hexdigest()
+        == hashlib.sha256(lower[rows, cols].astype(np.float64).tobytes()).hexdigest()
     )
     assert H.metadata["seed"] == seed and not H.is_sparse
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import netket as nk
 
 import netket_arnn as na
-from netket_arnn.models.baselines import made, made_width_for
+from netket_arnn.models import made, made_width_for
 from netket_arnn.models.spin_glass import SpinGlassARNN, spin_glass_n_params
 
 BETA = 1.0

@@ -1,32 +1,35 @@
-r"""Shared scaffold of the physics-derived ARNNs.
+r"""The one base of the physics-derived ARNNs: a first layer, a per-site logit, NetKet's interface.
 
-Every model in this subpackage describes a distribution over spins :math:`x \in \{-1,+1\}^N`
-by one *logit* per site,
+Every model of this subpackage describes a distribution over spins :math:`x \in \{-1,+1\}^N` by
+one *logit* per site,
 
 .. math::  u_i(x_{<i}) = \log \frac{q(x_i = +1 \mid x_{<i})}{q(x_i = -1 \mid x_{<i})},
            \qquad q(x_i \mid x_{<i}) = \sigma(x_i u_i),
 
-so a subclass only supplies
+computed from the first-layer inputs :math:`\xi_{i\cdot}` (:class:`netket_arnn.nn.FirstLayer`:
+:math:`\xi_{il} = \sum_{s<i} J_{sl} x_s`). A model supplies
 
-- :meth:`PhysicsARNN.logits`: all :math:`N` logits of a batch in one vectorised pass,
-  ``(B, N) -> (B, N)``;
-- :meth:`PhysicsARNN.conditional_logit`: the logit of one site during ancestral sampling,
-  ``(B, N), i -> (B,)``, reading and advancing a recurrent state kept in the ``"cache"``
-  collection (it runs inside the compact :meth:`PhysicsARNN.conditional`, so it may create
-  cache variables with :meth:`PhysicsARNN.cache_variable`).
+- ``setup``: its first layer as the submodule ``self.first_layer`` and its parameters;
+- :meth:`PhysicsARNN.site_logits`: the physics, the logit of site ``i`` from
+  :math:`\xi_{i\cdot}`, ``(B, S), i -> (B,)``.
 
-This base turns logits into NetKet's conventions: ``machine_pow = 2`` so
-:math:`\log\psi = \tfrac12 \log q`; conditionals are ordered like
-``hilbert.local_states`` (``[+1, -1]`` for ``Spin(0.5, N)``, i.e. local index 0 is spin up);
-``conditional`` returns normalised probabilities.
+The base derives everything else from these two:
 
-Variable collections used by the models:
+- :meth:`PhysicsARNN.reference_logits`: all logits by the plain computation, every site's
+  :meth:`~PhysicsARNN.site_logits` on :meth:`FirstLayer.all_fields`; a model may override
+  :meth:`PhysicsARNN.logits` with a planned, cheaper evaluation of the same formula (its tests
+  check the two agree);
+- ``conditional``: ancestral sampling, the first-layer state advanced by
+  :meth:`FirstLayer.update` and kept in the ``"cache"`` collection;
+- NetKet's conventions: ``machine_pow = 2`` so :math:`\log\psi = \tfrac12 \log q`; conditionals
+  ordered like ``hilbert.local_states`` (``[+1, -1]`` for ``Spin(0.5, N)``: local index 0 is spin
+  up); ``conditional`` returns normalised probabilities; int8 samples cast before any sum.
 
-- ``"params"``: trainable parameters (may be empty: a model whose parameters are all fixed
-  still gets an empty ``"params"`` collection, which :class:`netket.vqs.MCState` requires);
-- ``"fixed"`` (:data:`FIXED_COLLECTION`): physics parameters held at their exact values,
-  never touched by an optimiser; they live in ``vstate.model_state["fixed"]``;
-- ``"couplings"``: fixed couplings of the first layer (:class:`netket_arnn.nn.Couplings`);
+Variable collections:
+
+- ``"params"``: trainable parameters (always present, possibly empty, as ``MCState`` requires);
+- ``"fixed"`` (:data:`FIXED_COLLECTION`): physics parameters held at their exact values;
+- ``"couplings"``: fixed first-layer couplings;
 - ``"cache"``: the sampling state, created only by ``conditional``.
 """
 
@@ -39,161 +42,144 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import netket as nk
+import numpy as np
+from netket.utils import HashableArray
+from netket.utils.types import DType
 
-from .._validation import check_spin_hilbert
-from ..operators import PairwiseIsing, curie_weiss_parameters
+from ..nn.chains import log_sigmoid
 
-__all__ = [
-    "FIXED_COLLECTION",
-    "PhysicsARNN",
-    "as_spins",
-    "check_curie_weiss",
-    "check_options",
-    "check_pairwise",
-    "exclusive_cumsum",
-    "masked_logsumexp",
-    "site_window",
-]
+__all__ = ["FIXED_COLLECTION", "PhysicsARNN"]
 
 FIXED_COLLECTION = "fixed"
 """Collection holding non-trainable physics parameters."""
 
 
-def as_spins(x, dtype) -> jax.Array:
-    """``x`` as a ``(B, N)`` array of ``dtype`` (a single ``(N,)`` configuration gets B = 1).
+class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
+    """Base of the physics-derived ARNNs: a first layer and per-site logits in, NetKet's ARNN out.
 
-    Samples from ``ARDirectSampler`` can be int8: casting first keeps every later sum exact.
-    """
-    x = jnp.asarray(x)
-    if x.ndim == 1:
-        x = x[None, :]
-    return x.astype(dtype)
-
-
-def exclusive_cumsum(x: jax.Array) -> jax.Array:
-    r"""Running magnetisations :math:`M_i = \sum_{s<i} x_s` along the last axis, ``(..., N)``."""
-    return jnp.cumsum(x, axis=-1) - x
-
-
-def site_window(start, width, window: int, total: int):
-    r"""A static-size window over a packed, site-ragged array of hidden units.
-
-    Several models pack the hidden units of all sites one after the other: site ``i`` owns
-    the ``width`` units ``[start, start + width)`` of a ``total``-long axis, with widths that
-    vary by site. During sampling the site is a traced index, so its units are read through a
-    window of the static size ``window >= width`` (the largest width). The window start is
-    clamped so it never runs past ``total``; the returned mask tells which window positions are
-    the site's own units, and ``k`` is each position's index *within* the site.
-
-    Returns:
-        ``(offset, valid, k)``: the window start for :func:`jax.lax.dynamic_slice`, a
-        ``(window,)`` boolean mask and the ``(window,)`` int32 local unit indices (meaningful
-        where ``valid``).
-    """
-    start = jnp.asarray(start).astype(jnp.int32)
-    offset = jnp.minimum(start, total - window).astype(jnp.int32)
-    k = offset + jnp.arange(window, dtype=jnp.int32) - start
-    valid = (k >= 0) & (k < width)
-    return offset, valid, k
-
-
-def masked_logsumexp(values: jax.Array, valid: jax.Array, axis: int = -1) -> jax.Array:
-    """Log-sum-exp over ``axis`` of the entries where ``valid`` (at least one must be)."""
-    return jax.nn.logsumexp(jnp.where(valid, values, -jnp.inf), axis=axis)
-
-
-def check_pairwise(H) -> PairwiseIsing:
-    """Raise unless ``H`` is a :class:`~netket_arnn.PairwiseIsing` on ``Spin(0.5, N)``."""
-    if not isinstance(H, PairwiseIsing):
-        raise TypeError(
-            f"expected a netket_arnn.PairwiseIsing Hamiltonian, got {type(H).__name__}; build one with "
-            "netket_arnn.from_couplings, curie_weiss, sherrington_kirkpatrick or edwards_anderson"
-        )
-    check_spin_hilbert(H.hilbert, H.n_sites)
-    return H
-
-
-def check_curie_weiss(H, model: str) -> tuple[float, float]:
-    """``(J, h)`` of a Curie–Weiss ``H``; raise a ValueError naming ``model`` otherwise."""
-    check_pairwise(H)
-    params = curie_weiss_parameters(H)
-    if params is None:
-        raise ValueError(
-            f"{model} needs a Curie–Weiss Hamiltonian (all couplings J_ij = J/N equal, all fields h_i = h "
-            f"equal), but {H!r} is not of that form; use H2ARNN (N <= 20) or SingleLayerARNN instead"
-        )
-    return params
-
-
-def check_options(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
-
-
-class PhysicsARNN(nk.models.AbstractARNN):
-    """Base of the physics-derived ARNNs: logits in, NetKet's ARNN interface out.
-
-    Subclasses are flax dataclasses that must declare ``machine_pow: int = 2`` and
-    ``param_dtype`` (last, since they have defaults), implement :meth:`logits` and
-    :meth:`conditional_logit`, and declare their parameters in ``setup`` (with
-    :meth:`physics_variable` for the ones that may be fixed or trainable), so that
-    ``__call__``, ``conditionals_log_psi`` and ``conditional`` all see the same variables.
+    Subclasses are flax dataclasses; they define ``self.first_layer`` (a
+    :class:`netket_arnn.nn.FirstLayer`) and their variables in ``setup`` (with
+    :meth:`physics_variable` for those that may be fixed or trainable), and implement
+    :meth:`site_logits`. They may override :meth:`logits` (batched) and :meth:`conditional_logit`
+    (sampling) with planned evaluations of the same formula.
     """
 
-    # -- to implement --------------------------------------------------------------------
+    machine_pow: int = 2
+    """log ψ = ½ log q (the only value ``ARDirectSampler`` supports)."""
+    param_dtype: DType = jnp.float64
+    """dtype of the parameters and of the computation."""
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray | jax.Array):
+                raise TypeError(
+                    f"{type(self).__name__}.{name} is an array, but model fields must be hashable (the model is a "
+                    f"static jit argument): pass netket.utils.HashableArray(array), or build the model with "
+                    f"{type(self).__name__}.from_hamiltonian(H, beta)"
+                )
+        super().__post_init__()
+
+    # -- to implement ----------------------------------------------------------------------
     @abc.abstractmethod
-    def logits(self, x: jax.Array) -> jax.Array:
-        """All logits :math:`u_i(x_{<i})`: ``(B, N)`` float spins -> ``(B, N)``, vectorised."""
+    def site_logits(self, xi: jax.Array, index) -> jax.Array:
+        r"""The logit of site ``index`` from its first-layer inputs: ``(B, S) -> (B,)``.
 
-    @abc.abstractmethod
-    def conditional_logit(self, x: jax.Array, index) -> jax.Array:
-        """The logit of site ``index`` from the ``"cache"`` state: ``(B, N)`` float spins -> ``(B,)``.
-
-        Called for ``index = 0, 1, ..., N-1`` in order. It must create its cache variables with
-        :meth:`cache_variable`, reset them at ``index == 0``, and leave them unchanged while
-        ``self.is_initializing()``.
+        ``xi[:, l]`` is :math:`\xi_{\text{index}, l}` (only :math:`l \ge` ``index`` are
+        meaningful). ``index`` may be a traced scalar. It must only read variables (they are
+        created in ``setup``), so that :meth:`reference_logits` can map it over the sites.
         """
 
-    # -- helpers for subclasses ------------------------------------------------------------
+    # -- helpers for subclasses ----------------------------------------------------------------
     def physics_variable(self, name: str, init: Callable, trainable: bool):
-        """A parameter that is trainable (``"params"``) or held fixed (``"fixed"`` collection).
+        """A variable that is trainable (``"params"``) or held fixed (the ``"fixed"`` collection).
 
-        ``init(key)`` returns the initial value; ``key`` is ``None`` for fixed variables, so
-        random initialisations are only meaningful for trainable ones.
+        ``init(key)`` returns the initial value; ``key`` is ``None`` for fixed variables, so random
+        initialisations are only meaningful for trainable ones. Build values from NumPy as
+        ``jnp.asarray(value).astype(dtype)``: ``jnp.asarray(value, dtype=...)`` commits them to a
+        single device, a layout ``nk.vqs.FullSumState(variables=...)`` rejects.
         """
         if trainable:
             return self.param(name, init)
         return self.variable(FIXED_COLLECTION, name, init, None).value
-
-    def cache_variable(self, name: str, shape, dtype):
-        """A zero-initialised ``"cache"`` variable (only inside :meth:`conditional_logit`)."""
-        return self.variable("cache", name, jnp.zeros, shape, dtype)
 
     @property
     def local_signs(self) -> jax.Array:
         """``hilbert.local_states`` as ±1 values: the spin of each local index."""
         return jnp.asarray(self.hilbert.local_states, dtype=self.param_dtype)
 
-    # -- NetKet ARNN interface ---------------------------------------------------------------
+    def spins(self, inputs) -> jax.Array:
+        """``inputs`` as a ``(B, N)`` array of ``param_dtype`` (one ``(N,)`` configuration is a batch of one).
+
+        Samples of ``ARDirectSampler`` are int8: casting first keeps every later sum exact.
+        """
+        x = jnp.asarray(inputs)
+        if x.ndim == 0 or x.shape[-1] != self.hilbert.size:
+            raise ValueError(
+                f"{type(self).__name__} is defined on {self.hilbert.size} sites, but got configurations of shape "
+                f"{x.shape}: the sampler, the samples and the model must share one Hilbert space"
+            )
+        return x.reshape(-1, x.shape[-1]).astype(self.param_dtype)
+
+    def coupling_matrix(self) -> jax.Array:
+        """``(N, N)``: the symmetric coupling matrix of the first layer (learned or fixed).
+
+        ``model.apply(variables, method=model.coupling_matrix)``.
+        """
+        return self.first_layer.coupling_matrix()
+
+    # -- batched logits ------------------------------------------------------------------------
+    def reference_logits(self, x: jax.Array) -> jax.Array:
+        r"""All logits by the plain computation: :meth:`site_logits` of every site on :meth:`FirstLayer.all_fields`.
+
+        ``(B, N)`` float spins -> ``(B, N)``; :math:`O(B N S)` memory and no planning.
+        """
+        xi = self.first_layer.all_fields(x)  # also runs setup before the map below
+        return jax.vmap(self.site_logits, in_axes=(1, 0), out_axes=1)(xi, jnp.arange(x.shape[-1]))
+
+    def logits(self, x: jax.Array) -> jax.Array:
+        """All logits :math:`u_i(x_{<i})`: ``(B, N)`` float spins -> ``(B, N)`` (default: :meth:`reference_logits`)."""
+        return self.reference_logits(x)
+
+    def conditional_logit(self, x: jax.Array, index) -> jax.Array:
+        """The logit of site ``index`` while sampling: ``(B, N)`` float spins -> ``(B,)``.
+
+        Advances the first-layer state kept in ``cache["xi"]`` by one site. Called for
+        ``index = 0, 1, ..., N-1`` in order; the state restarts at ``index = 0``.
+        """
+        layer = self.first_layer
+        cache = self.variable("cache", "xi", layer.init_state, x.shape[0], self.param_dtype)
+        xi = layer.update(cache.value, x, index)
+        if not self.is_initializing():
+            cache.value = xi
+        return self.site_logits(xi, index)
+
+    # -- NetKet ARNN interface -------------------------------------------------------------------
     def conditionals_log_psi(self, inputs: jax.Array) -> jax.Array:
         """``(B, N, 2)``: :math:`\\tfrac12 \\log q(x_i = s \\mid x_{<i})` for ``s`` in ``local_states``."""
-        u = self.logits(as_spins(inputs, self.param_dtype))
-        return 0.5 * jax.nn.log_sigmoid(u[..., None] * self.local_signs)
+        u = self.logits(self.spins(inputs))
+        return 0.5 * log_sigmoid(u[..., None] * self.local_signs)
 
     def __call__(self, inputs: jax.Array) -> jax.Array:
-        """``(B,)``: :math:`\\log\\psi(x) = \\tfrac12 \\sum_i \\log\\sigma(x_i u_i)`."""
-        x = as_spins(inputs, self.param_dtype)
-        return 0.5 * jnp.sum(jax.nn.log_sigmoid(x * self.logits(x)), axis=-1)
+        """``(...,)``: :math:`\\log\\psi(x) = \\tfrac12 \\sum_i \\log\\sigma(x_i u_i)` for ``(..., N)`` inputs."""
+        lead = jnp.shape(inputs)[:-1]
+        x = self.spins(inputs)
+        log_q = jnp.sum(log_sigmoid(x * self.logits(x)), axis=-1)
+        return 0.5 * log_q.reshape(lead if lead else (1,))
 
     @nn.compact
     def conditional(self, inputs: jax.Array, index) -> jax.Array:
         """``(B, 2)`` normalised :math:`q(x_i = s \\mid x_{<i})`, ``s`` in ``local_states``, from the cache."""
-        u = self.conditional_logit(as_spins(inputs, self.param_dtype), index)
+        u = self.conditional_logit(self.spins(inputs), index)
         return jax.nn.sigmoid(u[:, None] * self.local_signs)
 
     def init(self, *args, **kwargs):
-        # MCState insists on a "params" collection, which a fully fixed model does not create.
         variables = super().init(*args, **kwargs)
+        # MCState insists on a "params" collection, which a fully fixed model does not create.
         if "params" not in variables:
             variables = {**variables, "params": {}}
         return variables
+
+
+def hashable(array, dtype=np.float64) -> HashableArray:
+    """``array`` as a hashable NumPy array of ``dtype`` (a model field)."""
+    return HashableArray(np.asarray(array, dtype=dtype))

@@ -17,18 +17,17 @@ Layout. The hidden units of all sites are packed one after another on a single a
 spin :math:`l > i` is :math:`x^c_l = 1 - 2\,\mathrm{bit}_{N-1-l}(c)` (site :math:`i+1` is the most
 significant bit). The batched pass evaluates all :math:`U` units at once (gathering each
 unit's :math:`\xi_{i\cdot}` row) and reduces them per site with segment log-sum-exps:
-:math:`O(B\, N 2^N)` work and memory. Sampling keeps :math:`\xi_{i\cdot}` in the cache,
-advanced by :func:`netket_arnn.nn.first_layer_update` (:math:`O(N)` per site), and reads the
-site's units through a window of :math:`2^{N-1}` units.
+:math:`O(B\, N 2^N)` work, in batch chunks of at most ``chunk_elements`` numbers. Sampling
+advances the first-layer state (:class:`netket_arnn.nn.PackedFirstLayer`, :math:`O(N)` per site)
+and reads the site's units through a window of :math:`2^{N-1}` units (:meth:`H2ARNN.site_logits`).
 
 Fixed hidden weights are never stored: :math:`\beta x^c_l` is regenerated from the unit
-index. The model is meant as an exact reference: :math:`N \le` :data:`MAX_SITES`.
+index. The model is meant as an exact reference: :math:`N \le` :data:`MAX_H2ARNN_SITES`.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -37,11 +36,15 @@ import numpy as np
 from netket.utils import HashableArray
 from netket.utils.types import DType
 
-from .._validation import check_beta
-from ..nn import Couplings, first_layer, first_layer_update
-from .base import PhysicsARNN, check_pairwise, masked_logsumexp, site_window
+from .._validation import check_beta, check_float_dtype, check_model_hamiltonian, check_positive_int, check_scale
+from ..nn.dense import PackedFirstLayer
+from ..nn.first_layer import fields_from_rows
+from ._layout import masked_logsumexp, site_window
+from .base import PhysicsARNN, hashable
 
-MAX_SITES = 20
+__all__ = ["H2ARNN", "MAX_H2ARNN_SITES", "hidden_parameter_count"]
+
+MAX_H2ARNN_SITES = 20
 r"""Largest :math:`N` accepted by :class:`H2ARNN`: it has :math:`2^N - 1` hidden units and a
 batched pass costs :math:`O(B\, N\, 2^N)` (about :math:`2 \cdot 10^7` numbers per sample at N = 20)."""
 
@@ -92,9 +95,10 @@ class H2ARNN(PhysicsARNN):
 
     Variables (``(U,)`` means the :math:`U = 2^N - 1` packed hidden units):
 
-    - first layer: the couplings (:class:`netket_arnn.nn.Couplings`; fixed in the
-      ``"couplings"`` collection, or :math:`N(N-1)/2` trainable parameters with
-      ``trainable_couplings=True``, started from ``couplings`` or from ``couplings_init``);
+    - first layer: the couplings (:class:`netket_arnn.nn.PackedFirstLayer`; fixed in the
+      ``"couplings"`` collection, or :math:`N(N-1)/2` trainable parameters
+      ``params["first_layer"]["kernel"]`` with ``learn_couplings=True``, started from
+      ``couplings`` or from :math:`\mathcal N(0, \text{couplings\_init\_scale}^2)`);
     - ``skip`` :math:`a` ``(N,)``, ``bias`` :math:`c` ``(N,)``, ``b_plus`` and ``b_minus``
       ``(U,)``: fixed (``"fixed"`` collection) or trainable (``trainable=True``);
     - ``weights`` ``(U, N)``, only with ``trainable=True``: the hidden weights, started at
@@ -103,7 +107,7 @@ class H2ARNN(PhysicsARNN):
 
     Counts: :func:`hidden_parameter_count` (:math:`2^{N+1} + 2N - 2` fixed,
     plus :math:`(N - 2)2^N + 2` effective weights when trainable), plus :math:`N(N-1)/2`
-    trainable couplings.
+    learned couplings.
     """
 
     beta: float
@@ -114,15 +118,15 @@ class H2ARNN(PhysicsARNN):
     """``(N,)`` local fields."""
     trainable: bool = False
     """if True, hidden weights and biases, skip weights and output biases are parameters."""
-    trainable_couplings: bool = False
+    learn_couplings: bool = False
     """if True, the first-layer couplings are parameters."""
-    couplings_init: Callable | None = None
-    """initialiser of trainable couplings (default: start from ``couplings``)."""
+    couplings_init_scale: float | None = None
+    """std of the random start of learned couplings (``None``: start from ``couplings``)."""
+    chunk_elements: int = 2**25
+    """memory budget (numbers held at once) of the batched pass, which is chunked over the batch."""
     precision: Any = None
     """precision of the hidden-layer contractions (:class:`jax.lax.Precision`); on GPUs float32
     matmuls default to TF32, ``Precision.HIGHEST`` keeps full float32."""
-    machine_pow: int = 2
-    param_dtype: DType = jnp.float64
 
     @classmethod
     def from_hamiltonian(
@@ -131,24 +135,26 @@ class H2ARNN(PhysicsARNN):
         beta: float,
         *,
         trainable: bool = False,
-        trainable_couplings: bool = False,
-        couplings_init: Callable | None = None,
+        learn_couplings: bool = False,
+        couplings_init_scale: float | None = None,
+        chunk_elements: int = 2**25,
         precision: Any = None,
         param_dtype: DType = jnp.float64,
     ):
         """H2ARNN at the exact parameters of the pairwise Hamiltonian ``H`` at ``beta``."""
-        check_pairwise(H)
+        check_model_hamiltonian(H, "H2ARNN")
         _check_size(H.n_sites)
         return cls(
             hilbert=H.hilbert,
             beta=check_beta(beta),
-            couplings=HashableArray(np.asarray(H.couplings, dtype=np.float64)),
-            fields=HashableArray(np.asarray(H.fields, dtype=np.float64)),
+            couplings=hashable(H.couplings),
+            fields=hashable(H.fields),
             trainable=bool(trainable),
-            trainable_couplings=bool(trainable_couplings),
-            couplings_init=couplings_init,
+            learn_couplings=bool(learn_couplings),
+            couplings_init_scale=check_scale(couplings_init_scale, "couplings_init_scale", allow_none=True),
+            chunk_elements=check_positive_int(chunk_elements, "chunk_elements"),
             precision=precision,
-            param_dtype=param_dtype,
+            param_dtype=check_float_dtype(param_dtype),
         )
 
     def setup(self):
@@ -161,24 +167,24 @@ class H2ARNN(PhysicsARNN):
                 f"got {J.shape} and {h.shape}"
             )
         dtype, beta = self.param_dtype, self.beta
-        self.coupling_layer = Couplings(
+        self.first_layer = PackedFirstLayer(
             n_sites=n,
             values=self.couplings,
-            trainable=self.trainable_couplings,
-            kernel_init=self.couplings_init,
+            learn_couplings=self.learn_couplings,
+            couplings_init_scale=self.couplings_init_scale,
             param_dtype=dtype,
         )
 
         def const(value):
-            return lambda _: jnp.asarray(value, dtype=dtype)
+            return lambda _: jnp.asarray(value).astype(dtype)
 
         def biases():
             return _hidden_biases(self.couplings, self.fields, beta)
 
         self.skip = self.physics_variable("skip", const(np.full(n, 2.0 * beta)), self.trainable)
         self.bias = self.physics_variable("bias", const(2.0 * beta * h), self.trainable)
-        self.b_plus = self.physics_variable("b_plus", lambda _: jnp.asarray(biases()[0], dtype), self.trainable)
-        self.b_minus = self.physics_variable("b_minus", lambda _: jnp.asarray(biases()[1], dtype), self.trainable)
+        self.b_plus = self.physics_variable("b_plus", lambda _: const(biases()[0])(_), self.trainable)
+        self.b_minus = self.physics_variable("b_minus", lambda _: const(biases()[1])(_), self.trainable)
         if self.trainable:
             self.weights = self.param("weights", lambda _: self._exact_weights(*self._unit_layout()))
 
@@ -207,25 +213,11 @@ class H2ARNN(PhysicsARNN):
             w = jax.lax.dynamic_slice(self.weights, (window_offset, jnp.int32(0)), (2 ** (n - 1), n))
         return jnp.where(jnp.arange(n) > jnp.asarray(site)[..., None], w, 0.0)
 
-    # -- passes -----------------------------------------------------------------------------
-    def logits(self, x):
+    # -- the physics -----------------------------------------------------------------------------
+    def site_logits(self, xi, index):
+        r""":math:`u_i = a_i \xi_{ii} + c_i + \log\rho^+_i - \log\rho^-_i` from ``xi`` ``(B, N)``,
+        reading the :math:`2^{n_i}` units of site ``i`` through a static window of :math:`2^{N-1}`."""
         n = self.hilbert.size
-        J = self.coupling_layer()
-        xi = first_layer(x, J)  # (B, N, N): [b, i, l] = ξ_il
-        site, k = self._unit_layout()
-        hidden = jnp.einsum("bul,ul->bu", xi[:, site, :], self._weights(site, k), precision=self.precision)
-        lse_p = _segment_logsumexp(self.b_plus + hidden, site, n)
-        lse_m = _segment_logsumexp(self.b_minus + hidden, site, n)
-        return self.skip * jnp.diagonal(xi, axis1=1, axis2=2) + self.bias + lse_p - lse_m
-
-    def conditional_logit(self, x, index):
-        n = self.hilbert.size
-        J = self.coupling_layer()
-        cache = self.cache_variable("xi", x.shape, x.dtype)
-        xi = cache.value
-        if not self.is_initializing():
-            xi = jnp.where(index == 0, 0.0, first_layer_update(xi, J, x, index)).astype(x.dtype)
-            cache.value = xi
         window = 2 ** (n - 1)
         start = 2**n - jnp.left_shift(jnp.int32(1), n - index)
         offset, valid, k = site_window(start, jnp.left_shift(jnp.int32(1), n - 1 - index), window, 2**n - 1)
@@ -235,7 +227,31 @@ class H2ARNN(PhysicsARNN):
         b_m = jax.lax.dynamic_slice(self.b_minus, (offset,), (window,))
         lse_p = masked_logsumexp(b_p + hidden, valid)
         lse_m = masked_logsumexp(b_m + hidden, valid)
-        return self.skip[index] * xi[:, index] + self.bias[index] + lse_p - lse_m
+        diag = jax.lax.dynamic_index_in_dim(xi, index, axis=1, keepdims=False)
+        return self.skip[index] * diag + self.bias[index] + lse_p - lse_m
+
+    # -- planned batched pass ----------------------------------------------------------------------
+    def logits(self, x):
+        """All logits: every unit at once, reduced per site by segment log-sum-exps, in batch chunks."""
+        batch, n = x.shape
+        rows = self.first_layer.rows()  # read outside the loop below: nothing is created inside it
+        per_sample = n * 2**n  # the gathered first-layer rows of all units dominate
+        size = max(1, min(batch, int(self.chunk_elements) // per_sample))
+        if size >= batch:
+            return self._all_units_logits(x, rows)
+        n_chunks = -(-batch // size)
+        padded = jnp.pad(x, ((0, n_chunks * size - batch), (0, 0)), constant_values=1)
+        u = jax.lax.map(lambda chunk: self._all_units_logits(chunk, rows), padded.reshape(n_chunks, size, n))
+        return u.reshape(n_chunks * size, n)[:batch]
+
+    def _all_units_logits(self, x, rows):
+        n = self.hilbert.size
+        xi = fields_from_rows(x, rows)  # (B, N, N): [b, i, l] = ξ_il
+        site, k = self._unit_layout()
+        hidden = jnp.einsum("bul,ul->bu", xi[:, site, :], self._weights(site, k), precision=self.precision)
+        lse_p = _segment_logsumexp(self.b_plus + hidden, site, n)
+        lse_m = _segment_logsumexp(self.b_minus + hidden, site, n)
+        return self.skip * jnp.diagonal(xi, axis1=1, axis2=2) + self.bias + lse_p - lse_m
 
 
 def _segment_logsumexp(values: jax.Array, segment: jax.Array, n: int) -> jax.Array:
@@ -247,9 +263,9 @@ def _segment_logsumexp(values: jax.Array, segment: jax.Array, n: int) -> jax.Arr
 
 
 def _check_size(n: int) -> None:
-    if n > MAX_SITES:
+    if n > MAX_H2ARNN_SITES:
         raise ValueError(
-            f"H2ARNN has 2^N - 1 hidden units and is limited to N <= {MAX_SITES} spins; got N = {n}. "
-            "Use a tractable architecture (CurieWeissARNN for Curie–Weiss, SingleLayerARNN or the "
-            "spin-glass ARNNs) for larger systems"
+            f"H2ARNN has 2^N - 1 hidden units and is limited to N <= {MAX_H2ARNN_SITES} spins; got N = {n}. "
+            "Use a tractable architecture (CurieWeissARNN for Curie–Weiss, SingleLayerARNN or "
+            "SpinGlassARNN) for larger systems"
         )

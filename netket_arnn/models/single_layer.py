@@ -1,108 +1,95 @@
 r"""1L baseline (THEORY §5): one masked linear layer, then the sigmoid.
 
-.. math::  u_i = b_i + \sum_{s<i} W_{is} x_s .
+.. math::  u_i = c_i + \sum_{s<i} W_{si}\, x_s = c_i + \xi_{ii},
 
-It is H2ARNN with the hidden layer removed: at ``start="couplings"`` it starts from
-:math:`W_{is} = 2\beta J_{is}`, :math:`b_i = 2\beta h_i`, the direct (mean-field-like) part
-:math:`2\beta(\xi_{ii} + h_i)` of the exact logit.
+i.e. the first layer alone (:class:`netket_arnn.nn.DenseFirstLayer`, learned) read at its skip
+input, without hidden units: H2ARNN with the hidden layer removed. Started from the couplings,
+:math:`W_{si} = 2\beta J_{si}` and :math:`c_i = 2\beta h_i`, it is the direct (mean-field-like)
+part :math:`2\beta(\xi_{ii} + h_i)` of the exact logit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.nn.initializers import normal, zeros
 from netket.utils import HashableArray
 from netket.utils.types import DType
 
-from .._validation import check_beta
-from .base import PhysicsARNN, check_options, check_pairwise
+from .._validation import check_beta, check_float_dtype, check_model_hamiltonian, check_scale
+from ..nn.dense import DenseFirstLayer
+from .base import PhysicsARNN, hashable
+
+__all__ = ["SingleLayerARNN"]
 
 
 class SingleLayerARNN(PhysicsARNN):
-    r"""1L: :math:`u_i = b_i + \sum_{s<i} W_{is} x_s`, a masked ``(N, N)`` kernel and ``(N,)`` bias.
+    r"""1L: :math:`u_i = c_i + \sum_{s<i} W_{si} x_s`, a masked ``(N, N)`` kernel and an ``(N,)`` bias.
 
-    Parameters: ``kernel`` ``(N, N)`` (only the strictly lower triangle :math:`s < i` is
-    used; the masked entries get zero gradient) and ``bias`` ``(N,)``: :math:`N^2 + N`
-    stored numbers as in THEORY §5 (:math:`N^2 + O(N)`, the count of a dense masked layer),
-    of which :math:`N(N-1)/2 + N` are effective.
+    Parameters: ``first_layer/kernel`` ``(N, N)`` (only the strict upper triangle
+    :math:`s < i` is read; the other entries get zero gradient) and ``bias`` ``(N,)``:
+    :math:`N^2 + N` stored numbers, the paper's count, of which :math:`N(N-1)/2 + N` are effective.
 
-    The initial values are ``initial_kernel`` / ``initial_bias`` when given (set by
-    :meth:`from_hamiltonian`), else drawn from ``kernel_init`` / ``bias_init``.
-    Cost: :math:`O(N^2)` per sample; sampling keeps the running masked sums
-    :math:`\sum_{s<i} W_{ls} x_s` of every later site :math:`l` in the cache (:math:`O(N)` per site).
+    ``couplings`` is the start of the kernel (:meth:`from_hamiltonian` sets :math:`2\beta J`);
+    with ``couplings_init_scale`` the kernel starts at :math:`\mathcal N(0, \text{scale}^2)`
+    instead. ``bias`` starts at ``initial_bias`` (:math:`2\beta h`), or zero.
+    Cost: :math:`O(N^2)` per sample (one matmul); sampling advances the first-layer state,
+    :math:`O(N)` per site.
     """
 
-    initial_kernel: HashableArray | None = None
-    """``(N, N)`` starting kernel (its upper triangle and diagonal are ignored)."""
+    couplings: HashableArray | None = None
+    """``(N, N)`` start of the kernel (its strict upper triangle is read)."""
     initial_bias: HashableArray | None = None
-    """``(N,)`` starting bias."""
-    kernel_init: Callable = normal(1e-2)
-    """initialiser of the kernel when ``initial_kernel`` is None."""
-    bias_init: Callable = zeros
-    """initialiser of the bias when ``initial_bias`` is None."""
+    """``(N,)`` start of the bias (default zero)."""
+    couplings_init_scale: float | None = None
+    """std of a random start of the kernel (``None``: start from ``couplings``)."""
     precision: Any = None
     """precision of the matmul (:class:`jax.lax.Precision`); on GPUs float32 matmuls default to
     TF32 (about 1e-3 relative error), ``Precision.HIGHEST`` keeps full float32."""
-    machine_pow: int = 2
-    param_dtype: DType = jnp.float64
 
     @classmethod
     def from_hamiltonian(
-        cls, H, beta: float, *, start: str = "couplings", init_scale: float = 1e-2, param_dtype=jnp.float64
+        cls, H, beta: float, *, couplings_init_scale: float | None = None, param_dtype: DType = jnp.float64
     ):
-        r"""1L for the pairwise Hamiltonian ``H``.
+        r"""1L for the pairwise Hamiltonian ``H``: kernel :math:`2\beta J`, bias :math:`2\beta h`.
 
-        ``start="couplings"``: :math:`W_{is} = 2\beta J_{is}`, :math:`b_i = 2\beta h_i`;
-        ``start="random"``: kernel :math:`\mathcal N(0, \text{init\_scale}^2)`, zero bias.
+        ``couplings_init_scale``: start the kernel at :math:`\mathcal N(0, \text{scale}^2)` instead.
         """
-        check_pairwise(H)
+        check_model_hamiltonian(H, "SingleLayerARNN")
         beta = check_beta(beta)
-        check_options("start", start, {"couplings", "random"})
-        if start == "random":
-            return cls(hilbert=H.hilbert, kernel_init=normal(float(init_scale)), param_dtype=param_dtype)
         return cls(
             hilbert=H.hilbert,
-            initial_kernel=HashableArray(2.0 * beta * np.tril(np.asarray(H.couplings, np.float64), -1)),
-            initial_bias=HashableArray(2.0 * beta * np.asarray(H.fields, np.float64)),
-            param_dtype=param_dtype,
+            couplings=hashable(2.0 * beta * np.asarray(H.couplings, np.float64)),
+            initial_bias=hashable(2.0 * beta * np.asarray(H.fields, np.float64)),
+            couplings_init_scale=check_scale(couplings_init_scale, "couplings_init_scale", allow_none=True),
+            param_dtype=check_float_dtype(param_dtype),
         )
 
     def setup(self):
         n, dtype = self.hilbert.size, self.param_dtype
-        for name, value, shape in (
-            ("initial_kernel", self.initial_kernel, (n, n)),
-            ("initial_bias", self.initial_bias, (n,)),
-        ):
-            if value is not None and np.shape(value) != shape:
-                raise ValueError(f"{name} must have shape {shape}, got {np.shape(value)}")
+        if self.initial_bias is not None and np.shape(self.initial_bias) != (n,):
+            raise ValueError(f"initial_bias must have shape ({n},), got {np.shape(self.initial_bias)}")
+        if self.couplings is None and self.couplings_init_scale is None:
+            raise ValueError(
+                "SingleLayerARNN needs a start for its kernel: `couplings` or `couplings_init_scale`; "
+                "build it with SingleLayerARNN.from_hamiltonian(H, beta)"
+            )
+        self.first_layer = DenseFirstLayer(
+            n_sites=n,
+            values=self.couplings,
+            learn_couplings=True,
+            couplings_init_scale=self.couplings_init_scale,
+            param_dtype=dtype,
+        )
+        bias = np.zeros(n) if self.initial_bias is None else np.asarray(self.initial_bias)
+        self.bias = self.param("bias", lambda _: jnp.asarray(bias).astype(dtype))
 
-        def start(value, init, shape):
-            if value is None:
-                return lambda key: init(key, shape, dtype)
-            return lambda _: jnp.asarray(np.asarray(value), dtype=dtype)
-
-        self.kernel = self.param("kernel", start(self.initial_kernel, self.kernel_init, (n, n)))
-        self.bias = self.param("bias", start(self.initial_bias, self.bias_init, (n,)))
-
-    def _masked_kernel(self):
-        return jnp.tril(self.kernel, -1)
+    def site_logits(self, xi, index):
+        r""":math:`u_i = c_i + \xi_{ii}`."""
+        return self.bias[index] + jax.lax.dynamic_index_in_dim(xi, index, axis=1, keepdims=False)
 
     def logits(self, x):
-        return jnp.matmul(x, self._masked_kernel().T, precision=self.precision) + self.bias
-
-    def conditional_logit(self, x, index):
-        # cache[:, l] = Σ_{s<i} W_ls x_s for every site l: one column of W per sampled site.
-        cache = self.cache_variable("partial_sums", x.shape, x.dtype)
-        sums = cache.value
-        if not self.is_initializing():
-            prev = jnp.maximum(index - 1, 0)
-            column = jax.lax.dynamic_index_in_dim(self.kernel, prev, axis=1, keepdims=False)
-            column = jnp.where(jnp.arange(x.shape[1]) > prev, column, 0.0)  # the mask, O(N)
-            sums = jnp.where(index == 0, 0.0, sums + x[:, prev, None] * column[None, :]).astype(x.dtype)
-            cache.value = sums
-        return self.bias[index] + sums[:, index]
+        """All logits in one masked matmul, :math:`O(N^2)` per sample."""
+        return self.first_layer.self_fields(x, precision=self.precision) + self.bias

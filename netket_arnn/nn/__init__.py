@@ -1,31 +1,28 @@
-"""Building blocks shared by the models: the couplings first layer (dense, packed and sparse
-frontier forms) with its sampling updates, and log-sigmoid chains."""
+"""Building blocks of the physics-derived ARNNs: the first-layer protocol and its implementations
+(dense, packed triangle, sparse frontier, uniform), and log-sigmoid chains."""
 
 from .chains import log_sigmoid, log_sigmoid_chain, signed_chain_sum, signed_chain_terms
-from .couplings import Couplings, first_layer, first_layer_update
-from .packed import packed_first_layer_update, packed_index, packed_row
-from .sparse import (
-    EdgeCouplings,
-    FrontierLayout,
-    frontier_first_layer,
-    frontier_first_layer_update,
-    frontier_layout,
-)
+from .dense import DenseFirstLayer, PackedFirstLayer, packed_index, packed_row, symmetric_from_packed
+from .first_layer import COUPLINGS_COLLECTION, FirstLayer, UniformFirstLayer, exclusive_cumsum, fields_from_rows
+from .sparse import FrontierLayout, SparseFirstLayer, frontier_fields, frontier_layout
 
 __all__ = [
-    "Couplings",
-    "EdgeCouplings",
+    "COUPLINGS_COLLECTION",
+    "DenseFirstLayer",
+    "FirstLayer",
     "FrontierLayout",
-    "first_layer",
-    "first_layer_update",
-    "frontier_first_layer",
-    "frontier_first_layer_update",
+    "PackedFirstLayer",
+    "SparseFirstLayer",
+    "UniformFirstLayer",
+    "exclusive_cumsum",
+    "fields_from_rows",
+    "frontier_fields",
     "frontier_layout",
     "log_sigmoid",
     "log_sigmoid_chain",
-    "packed_first_layer_update",
     "packed_index",
     "packed_row",
     "signed_chain_sum",
     "signed_chain_terms",
+    "symmetric_from_packed",
 ]

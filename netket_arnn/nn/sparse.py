@@ -1,4 +1,4 @@
-r"""Sparse couplings first layer: frontier pairs, edge couplings and their ξ (THEORY §4).
+r"""Sparse first layer: one coupling per edge, and the frontier tables of its pairs (THEORY §4).
 
 With sparse couplings the first-layer input :math:`\xi_{il} = \sum_{s<i} J_{sl} x_s`
 (:math:`l > i`) is identically zero unless some already-sampled site :math:`s < i` is a
@@ -27,13 +27,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 from netket.utils import HashableArray
+
+from .first_layer import FirstLayer
+
+__all__ = ["FrontierLayout", "SparseFirstLayer", "frontier_fields", "frontier_layout"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -161,21 +163,14 @@ def _adjacency(owner: np.ndarray, other: np.ndarray, n: int, n_edges: int):
     return nbr, eid
 
 
-def _padded_weights(weights: jax.Array) -> jax.Array:
-    """Append the padding weight 0 (edge id ``E``)."""
-    return jnp.concatenate([weights, jnp.zeros((1,), weights.dtype)])
-
-
-def frontier_first_layer(x: jax.Array, weights: jax.Array, layout: FrontierLayout, rows, slots) -> jax.Array:
+def frontier_fields(x: jax.Array, weights: jax.Array, layout: FrontierLayout, rows, slots) -> jax.Array:
     r"""First-layer inputs of some rows, at the sites of their slots.
 
     .. math::  \xi[b, r, t] = \sum_{s < \text{rows}[r],\ s \sim l} J_{sl}\, x_{b,s},
                \qquad l = \text{slots}[r, t]
 
-    Work and memory :math:`O(B \cdot R \cdot T \cdot D_b)`; nothing of size :math:`N^2`.
-
     Args:
-        x: ``(B, N)`` spins ±1 (any dtype; cast to ``weights.dtype``).
+        x: ``(B, N)`` spins ±1 (any dtype; cast to the couplings' dtype).
         weights: ``(E,)`` edge couplings.
         layout: the :class:`FrontierLayout` of the edges.
         rows: ``(R,)`` sites ``i`` (an index ``>= N`` is a padding row: all of its ξ are 0).
@@ -185,73 +180,70 @@ def frontier_first_layer(x: jax.Array, weights: jax.Array, layout: FrontierLayou
     Returns:
         ``(B, R, T)``.
     """
-    w = _padded_weights(weights)
+    w = _padded(weights)
     src = jnp.asarray(layout.back_src)[slots]  # (R, T, Db) earlier neighbours of l
     edge = jnp.asarray(layout.back_edge)[slots]
     # only neighbours sampled before row i count; others (and padding) get weight 0
     coeff = jnp.where(src < jnp.asarray(rows)[:, None, None], w[edge], 0.0)
-    xp = jnp.concatenate([x.astype(weights.dtype), jnp.zeros((x.shape[0], 1), weights.dtype)], axis=1)
+    xp = jnp.concatenate([x.astype(w.dtype), jnp.zeros((x.shape[0], 1), w.dtype)], axis=1)
     return jnp.einsum("brtd,rtd->brt", xp[:, src], coeff)
 
 
-def frontier_first_layer_update(xi: jax.Array, weights: jax.Array, layout: FrontierLayout, x, index):
-    r"""Advance the sparse sampling state from site ``index - 1`` to ``index``.
-
-    The state is the ``(B, N)`` array :math:`\xi_{i,l}` over all sites ``l`` (entries
-    ``l < i`` are stale and never read again). Only the later neighbours of
-    ``index - 1`` change: :math:`\xi_{i,l} = \xi_{i-1,l} + J_{i-1,l} x_{i-1}`, so the
-    update costs :math:`O(B \cdot D_f)`. At ``index = 0`` nothing changes.
-
-    Args:
-        xi: ``(B, N)`` state.
-        weights: ``(E,)`` edge couplings.
-        layout: the :class:`FrontierLayout` of the edges.
-        x: ``(B, N)`` partially sampled configurations (sites ``< index`` are set).
-        index: the site about to be sampled (a traced integer is fine).
-    """
-    w = _padded_weights(weights)
-    prev = jnp.maximum(index - 1, 0)
-    x_prev = jnp.where(index > 0, x[:, prev].astype(weights.dtype), 0.0)
-    dst = jnp.asarray(layout.fwd_dst)[prev]  # (Df,), padding = N
-    coeff = w[jnp.asarray(layout.fwd_edge)[prev]]
-    # padding points one past the end: dropped by the scatter
-    return xi.at[:, dst].add(x_prev[:, None] * coeff[None, :], mode="drop")
+def _padded(weights: jax.Array) -> jax.Array:
+    """Append the padding weight 0 (edge id ``E``)."""
+    return jnp.concatenate([weights, jnp.zeros((1,), weights.dtype)])
 
 
-class EdgeCouplings(nn.Module):
-    r"""Provides the ``(E,)`` edge couplings of a sparse first layer.
+class SparseFirstLayer(FirstLayer):
+    r"""First layer with one coupling per edge of a graph (the protocol of :class:`FirstLayer`).
 
-    The sparse analogue of :class:`netket_arnn.nn.Couplings`: fixed (default) in the
-    non-trainable ``"couplings"`` collection (variable ``"edge_weights"``), initialised
-    from ``values``; or trainable (``trainable=True``) as the parameter ``"kernel"``,
-    started from ``values`` when ``kernel_init`` is ``None``, else from ``kernel_init``.
-    A trainable sparse first layer learns couplings on the given edges only.
+    ``edges``: the ``(E, 2)`` pairs ``(i, j)``, ``i < j`` (:attr:`PairwiseIsing.edges`);
+    ``values``: the ``(E,)`` edge weights. Fixed couplings live in ``"couplings"/"edge_weights"``;
+    learned ones are ``params["kernel"]`` of shape ``(E,)``: couplings are learned on the given
+    edges only.
+
+    The state is the ``(B, N)`` array :math:`\xi_{i,l}` over all sites (entries :math:`l < i`
+    are stale and never read). The sampling update touches only the later neighbours of site
+    :math:`i - 1` (:math:`O(B D_f)`), and :meth:`frontier_fields` gives the batched inputs of chosen
+    rows and columns in :math:`O(B \cdot R \cdot T \cdot D_b)`, never anything of size :math:`N^2`.
     """
 
-    n_edges: int
-    values: HashableArray | None = None
-    trainable: bool = False
-    kernel_init: Callable | None = None
-    param_dtype: jnp.dtype = jnp.float64
+    edges: HashableArray | None = None
+    """``(E, 2)`` integer pairs ``(i, j)`` with ``i < j``."""
 
-    @nn.compact
-    def __call__(self) -> jax.Array:
-        if self.values is not None and np.asarray(self.values).shape != (self.n_edges,):
-            raise ValueError(
-                f"edge coupling values must have shape ({self.n_edges},), got {np.asarray(self.values).shape}"
-            )
-        if self.trainable:
-            if self.kernel_init is None:
-                if self.values is None:
-                    raise ValueError("trainable edge couplings need `values` or a `kernel_init`")
-                init = lambda key, shape, dtype: jnp.asarray(np.asarray(self.values), dtype=dtype)  # noqa: E731
-            else:
-                init = self.kernel_init
-            return self.param("kernel", init, (self.n_edges,), self.param_dtype)
-        if self.values is None:
-            raise ValueError("fixed edge couplings need `values` (the Hamiltonian's edge weights)")
-        return self.variable(
-            "couplings",
-            "edge_weights",
-            lambda: jnp.asarray(np.asarray(self.values), dtype=self.param_dtype),
-        ).value
+    @property
+    def layout(self) -> FrontierLayout:
+        """The frontier tables of :attr:`edges`."""
+        if self.edges is None:
+            raise ValueError("SparseFirstLayer needs `edges` (the coupling graph)")
+        return frontier_layout(self.n_sites, np.asarray(self.edges))
+
+    @property
+    def state_width(self) -> int:
+        return self.n_sites
+
+    def _storage(self):
+        n_edges = self.layout.n_edges
+        stored = None
+        if self.values is not None:
+            stored = np.asarray(self.values)
+            if stored.shape != (n_edges,):
+                raise ValueError(f"edge coupling values must have shape ({n_edges},), got {stored.shape}")
+        return "edge_weights", (n_edges,), stored
+
+    def rows(self) -> jax.Array:
+        n = self.n_sites
+        lo, hi = np.asarray(self.edges).reshape(-1, 2).T
+        J = jnp.zeros((n, n), self.weights.dtype).at[lo, hi].set(self.weights)
+        return J + J.T
+
+    def add_row(self, state, s, coeff):
+        layout = self.layout
+        dst = jnp.asarray(layout.fwd_dst)[s]  # (Df,) later neighbours of s, padding = N
+        weights = _padded(self.weights)[jnp.asarray(layout.fwd_edge)[s]]
+        # only the later neighbours change; padding points one past the end and is dropped
+        return state.at[:, dst].add(coeff[:, None] * weights[None, :], mode="drop")
+
+    def frontier_fields(self, x: jax.Array, rows, slots) -> jax.Array:
+        """:func:`frontier_fields` of this layer's couplings."""
+        return frontier_fields(x, self.weights, self.layout, rows, slots)

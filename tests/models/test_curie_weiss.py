@@ -15,7 +15,7 @@ from netket_arnn.models import (
     OneParameterARNN,
     curie_weiss_exact_parameters,
 )
-from netket_arnn.models import curie_weiss as cw_module
+from netket_arnn.models import _curie_weiss_table as cw_plan
 
 from .ar_checks import cached_sampling_pass, evaluate, log_q, perturb
 
@@ -42,7 +42,7 @@ def test_cw_n_exact_against_enumeration(beta, J, h):
     x = H.hilbert.all_states()
     lq = log_q(model, _init(model, x), x)
     lp = np.asarray(na.exact.log_prob(H, x, beta))
-    enum = na.exact.enumeration(H, beta)  # independent of the closed form used by log_prob
+    enum = na.exact.by_enumeration(H, beta)  # independent of the closed form used by log_prob
     np.testing.assert_allclose(lp, -beta * np.asarray(H.energy(x)) - enum.log_z, atol=1e-10)
     np.testing.assert_allclose(lq, lp, rtol=0, atol=1e-10)
     np.testing.assert_allclose(np.exp(lq).sum(), 1.0, atol=1e-10)
@@ -77,7 +77,7 @@ def test_cw_n_parameters_at_another_beta():
 
     fixed = _mcstate(CurieWeissARNN.from_hamiltonian(H, beta0), n_samples=16)
     assert np.max(np.abs(2 * np.asarray(fixed.log_value(x)) - lp1)) > 0.1
-    fixed.model_state = {FIXED_COLLECTION: exact1}
+    fixed.model_state = {FIXED_COLLECTION: CurieWeissARNN.fixed_variables(beta1, 1.0, 0.1)}
     np.testing.assert_allclose(2 * np.asarray(fixed.log_value(x)), lp1, atol=1e-10)
 
     trainable = _mcstate(CurieWeissARNN.from_hamiltonian(H, beta0, trainable=True), n_samples=16)
@@ -97,7 +97,7 @@ def test_parameter_counts():
     cw_n = _init(CurieWeissARNN.from_hamiltonian(H, 1.0, trainable=True), x)
     assert count(cw_n["params"]) == 2 * N * (N - 1) + 6 * N  # THEORY: 2N(N-1) + O(N)
     fixed = _init(CurieWeissARNN.from_hamiltonian(H, 1.0), x)
-    assert count(fixed["params"]) == 0 and count(fixed[FIXED_COLLECTION]) == 2 * N * (N - 1) + 6 * N
+    assert count(fixed["params"]) == 0 and count(fixed[FIXED_COLLECTION]) == 2  # beta J, beta h
     assert count(_init(CurieWeissInfARNN.from_hamiltonian(H, 1.0), x)["params"]) == N + 2
     assert count(_init(OneParameterARNN.from_hamiltonian(H, 1.0), x)["params"]) == N
 
@@ -210,8 +210,8 @@ def _direct_logits(variables, x):
 
 
 def _force_plan(monkeypatch, table: bool):
-    """Make CW_N use its table (True) or per-sample hidden units (False) whatever the batch."""
-    monkeypatch.setattr(cw_module, "_use_table", lambda n, batch, sampling=False: table)
+    """Make a trainable CW_N use its table (True) or per-sample hidden units (False) whatever the batch."""
+    monkeypatch.setattr(cw_plan, "use_table", lambda n, batch, sampling=False: table)
 
 
 @pytest.mark.parametrize(
@@ -224,10 +224,10 @@ def test_cw_n_logits_match_direct_evaluation(monkeypatch, table, step_elements):
     # some of them padded (the last step repeats a site)
     _force_plan(monkeypatch, table)
     if step_elements is not None:
-        monkeypatch.setattr(cw_module, "_STEP_ELEMENTS", step_elements)
-        monkeypatch.setattr(cw_module, "_SMALL_WORK", 0)
-        monkeypatch.setattr(cw_module, "_layout", cw_module._layout.__wrapped__)
-        layout = cw_module._layout(50, None if table else 12)
+        monkeypatch.setattr(cw_plan, "_STEP_ELEMENTS", step_elements)
+        monkeypatch.setattr(cw_plan, "_SMALL_WORK", 0)
+        monkeypatch.setattr(cw_plan, "layout", cw_plan.layout.__wrapped__)
+        layout = cw_plan.layout(50, None if table else 12)
         assert all(steps > 1 for *_, steps, _ in layout)
         assert len(layout) > 1 and any(steps * per_step > hi - lo for lo, hi, _, steps, per_step in layout)
     N = 50
@@ -245,7 +245,7 @@ def test_cw_n_logits_match_direct_evaluation(monkeypatch, table, step_elements):
     weights = jnp.asarray(rng.normal(size=x.shape))
     loss = jax.jit(lambda p: jnp.sum(weights * logits(p)))
     grad = jax.jit(jax.grad(loss))(params)
-    starts = cw_module._site_starts(N)
+    starts = cw_plan.site_starts(N)
     eps = 1e-5
     for key, idx in [("w_plus", starts[3] + 2), ("b_minus", starts[30] + 5), ("w_minus", starts[48]), ("skip", 45)]:
         step = jnp.zeros_like(params[key]).at[idx].set(eps)
@@ -260,11 +260,28 @@ def test_cw_n_cached_conditional_matches_full_pass_in_both_plans(monkeypatch, ta
     # the table of N = 48 has several site groups; parameters are off their physics values
     _force_plan(monkeypatch, table)
     N = 48
-    assert len(cw_module._layout(N)) > 1
+    assert len(cw_plan.layout(N)) > 1
     H = na.curie_weiss(N, J=1.0, h=0.1)
-    model = CurieWeissARNN.from_hamiltonian(H, 1.1)
+    model = CurieWeissARNN.from_hamiltonian(H, 1.1, trainable=True)
     variables = perturb(_init(model, jnp.ones((1, N))), jax.random.key(3), 0.3)
     samples, cached = cached_sampling_pass(model, variables, n_samples=32, seed=4)
     full = evaluate(model, variables, samples)["conditionals"]
     np.testing.assert_allclose(cached, full, rtol=1e-12, atol=1e-13)
     assert 0.05 < np.mean(samples > 0) < 0.95  # both spin values were sampled
+
+
+@pytest.mark.parametrize(("beta", "J", "h"), [(0.6, 1.0, 0.0), (1.7, 1.0, 0.25), (1.2, -0.8, -0.1)])
+def test_exact_recursion_table_equals_the_network_formula(beta, J, h):
+    # the fixed CW_N's O(N^2) partition-function recursion against its O(N^3) network at the
+    # exact parameters: every entry (i, m <= i) of the table, at N = 60
+    N = 60
+    H = na.curie_weiss(N, J=J, h=h)
+    fixed = CurieWeissARNN.from_hamiltonian(H, beta)
+    trainable = CurieWeissARNN.from_hamiltonian(H, beta, trainable=True)
+    x = jnp.ones((1, N))
+    table = jax.jit(lambda v: fixed.apply(v, method=fixed.table))(_init(fixed, x))
+    reference = jax.jit(lambda v: trainable.apply(v, method=trainable.table))(_init(trainable, x))
+    lower = np.tril(np.ones((N, N), bool))
+    np.testing.assert_allclose(np.asarray(table)[lower], np.asarray(reference)[lower], rtol=1e-10, atol=1e-10)
+    assert np.all(np.asarray(table)[~lower] == 0)
+    assert np.ptp(np.asarray(table)[lower]) > 1.0  # the logits vary with (i, m): the check has content

@@ -5,11 +5,10 @@ import jax.numpy as jnp
 import netket as nk
 import numpy as np
 import pytest
-from jax.nn.initializers import normal
 
 import netket_arnn as na
 from netket_arnn.models import FIXED_COLLECTION, H2ARNN
-from netket_arnn.models.h2arnn import MAX_SITES, hidden_parameter_count
+from netket_arnn.models.h2arnn import MAX_H2ARNN_SITES, hidden_parameter_count
 
 from .ar_checks import log_q
 
@@ -45,7 +44,7 @@ def test_exact_for_sparse_couplings_with_uniform_field():
 def test_trainable_starts_exact_and_counts_parameters():
     N, beta = 6, 0.8
     H = _random_dense(N, seed=1)
-    model = H2ARNN.from_hamiltonian(H, beta, trainable=True, trainable_couplings=True)
+    model = H2ARNN.from_hamiltonian(H, beta, trainable=True, learn_couplings=True)
     x = H.hilbert.all_states()
     variables = _init(model, x)
     np.testing.assert_allclose(log_q(model, variables, x), na.exact.log_prob(H, x, beta), atol=1e-10)
@@ -53,7 +52,7 @@ def test_trainable_starts_exact_and_counts_parameters():
     params = variables["params"]
     U = 2**N - 1
     assert params["weights"].shape == (U, N)
-    assert params["coupling_layer"]["kernel"].shape == (N * (N - 1) // 2,)
+    assert params["first_layer"]["kernel"].shape == (N * (N - 1) // 2,)
     stored = sum(p.size for p in jax.tree.leaves(params))
     assert stored == U * N + 2 * U + 2 * N + N * (N - 1) // 2
     assert FIXED_COLLECTION not in variables and "couplings" not in variables
@@ -75,7 +74,7 @@ def test_trainable_starts_exact_and_counts_parameters():
 def test_gradient_matches_finite_differences():
     N, beta = 5, 1.1
     H = _random_dense(N, seed=2)
-    model = H2ARNN.from_hamiltonian(H, beta, trainable=True, trainable_couplings=True)
+    model = H2ARNN.from_hamiltonian(H, beta, trainable=True, learn_couplings=True)
     x = H.hilbert.all_states()
     params = _init(model, x)["params"]
     weights = np.cos(np.arange(2**N))
@@ -105,17 +104,17 @@ def test_fixed_model_has_no_trainable_parameters():
     fixed = vstate.model_state[FIXED_COLLECTION]
     assert sum(a.size for a in jax.tree.leaves(fixed)) == hidden_parameter_count(N, trainable_weights=False)
     np.testing.assert_allclose(
-        vstate.model_state["couplings"]["coupling_layer"]["upper"], H.couplings[np.triu_indices(N, 1)]
+        vstate.model_state["couplings"]["first_layer"]["upper"], H.couplings[np.triu_indices(N, 1)]
     )
 
 
 def test_trainable_couplings_from_initialiser_stay_normalised():
     N = 6
     H = _random_dense(N, seed=5)
-    model = H2ARNN.from_hamiltonian(H, 1.0, trainable_couplings=True, couplings_init=normal(1e-2))
+    model = H2ARNN.from_hamiltonian(H, 1.0, learn_couplings=True, couplings_init_scale=1e-2)
     x = H.hilbert.all_states()
     variables = _init(model, x)
-    kernel = np.asarray(variables["params"]["coupling_layer"]["kernel"])
+    kernel = np.asarray(variables["params"]["first_layer"]["kernel"])
     assert 0 < np.std(kernel) < 0.05  # from the initialiser, not from H
     lq = log_q(model, variables, x)
     np.testing.assert_allclose(np.exp(lq).sum(), 1.0, atol=1e-12)
@@ -123,8 +122,8 @@ def test_trainable_couplings_from_initialiser_stay_normalised():
 
 
 def test_rejects_bad_input():
-    H = _random_dense(MAX_SITES + 1, seed=0)
-    with pytest.raises(ValueError, match=f"N <= {MAX_SITES}"):
+    H = _random_dense(MAX_H2ARNN_SITES + 1, seed=0)
+    with pytest.raises(ValueError, match=f"N <= {MAX_H2ARNN_SITES}"):
         H2ARNN.from_hamiltonian(H, 1.0)
     small = _random_dense(4, seed=0)
     with pytest.raises(TypeError, match="PairwiseIsing"):
@@ -140,3 +139,22 @@ def test_rejects_bad_input():
     )
     with pytest.raises(ValueError, match="shape"):
         wrong.init(jax.random.key(0), small.hilbert.all_states())
+
+
+def test_batched_pass_in_batch_chunks_equals_one_block():
+    # the memory budget splits the batch (N 2^N numbers per sample); the logits do not change
+    N = 8
+    H = _random_dense(N, seed=6)
+    x = H.hilbert.all_states()
+    whole = H2ARNN.from_hamiltonian(H, 0.9)
+    chunked = H2ARNN.from_hamiltonian(H, 0.9, chunk_elements=3 * N * 2**N)  # 3 samples per chunk
+    variables = _init(whole, x)
+    logits = [jax.jit(lambda v, m=m: m.apply(v, x, method=m.logits))(variables) for m in (whole, chunked)]
+    np.testing.assert_allclose(logits[1], logits[0], rtol=0, atol=1e-13)
+
+    # the compiled chunked pass holds about a chunk's worth of N 2^N numbers, not the batch's
+    def temp_bytes(m):
+        lowered = jax.jit(lambda v: m.apply(v, x, method=m.logits)).lower(variables)
+        return lowered.compile().memory_analysis().temp_size_in_bytes
+
+    assert temp_bytes(chunked) * 8 < temp_bytes(whole)

@@ -15,9 +15,9 @@ import pytest
 import scipy.stats
 
 import netket_arnn as na
-from netket_arnn.exact import enumeration
+from netket_arnn.exact import by_enumeration
 from netket_arnn.models.spin_glass import SpinGlassARNN, spin_glass_n_params
-from netket_arnn.nn.couplings import first_layer
+from netket_arnn.nn import fields_from_rows
 from netket_arnn.nn.sparse import frontier_layout
 
 
@@ -93,11 +93,13 @@ def test_from_hamiltonian_validates_input():
         SpinGlassARNN.from_hamiltonian(H, 0.0)
     with pytest.raises(ValueError, match="beta"):
         SpinGlassARNN.from_hamiltonian(H, float("nan"))
-    with pytest.raises(ValueError, match=">= 0"):
+    with pytest.raises(ValueError, match="non-negative integer"):
         SpinGlassARNN.from_hamiltonian(H, 1.0, k=-1)
-    for bad in (1.5, True, "1"):
+    for bad in (True, "1"):
         with pytest.raises(TypeError, match="non-negative integer"):
             SpinGlassARNN.from_hamiltonian(H, 1.0, k=bad)
+    with pytest.raises(ValueError, match="non-negative integer"):
+        SpinGlassARNN.from_hamiltonian(H, 1.0, k=1.5)
     model = SpinGlassARNN(hilbert=H.hilbert, k=1)  # no couplings
     with pytest.raises(ValueError, match="couplings"):
         _init(model)
@@ -138,12 +140,12 @@ def test_initial_parameters_give_the_no_future_conditional():
     # do not react to x_i
     beta = 0.7
     for H in (_with_fields(_sk(6), 1), _with_fields(_ea(3), 2)):
-        model = SpinGlassARNN.from_hamiltonian(H, beta, k=1, hidden_init_std=0.0)
+        model = SpinGlassARNN.from_hamiltonian(H, beta, k=1, init_scale=0.0)
         variables = _init(model)
-        np.testing.assert_array_equal(variables["params"]["a"], 2 * beta)
-        np.testing.assert_allclose(variables["params"]["c"], 2 * beta * np.asarray(H.fields))
+        np.testing.assert_array_equal(variables["params"]["skip"], 2 * beta)
+        np.testing.assert_allclose(variables["params"]["bias"], 2 * beta * np.asarray(H.fields))
         x = _spins(H.n_sites, 5, 0)
-        xi_diag = np.einsum("bii->bi", np.asarray(first_layer(x, H.couplings)))
+        xi_diag = np.einsum("bii->bi", np.asarray(fields_from_rows(x, H.couplings)))
         expected = 2 * beta * (xi_diag + np.asarray(H.fields))
         np.testing.assert_allclose(_logits(model)(variables, x), expected, atol=1e-13)
     # the default start is small and random
@@ -151,24 +153,28 @@ def test_initial_parameters_give_the_no_future_conditional():
     assert 0 < float(jnp.std(params["w"])) < 0.05
 
 
-def test_random_first_layer_start():
+def test_learned_first_layer_start():
     H = _sk(6)
-    params = _init(SpinGlassARNN.from_hamiltonian(H, 1.0, learn_couplings=True))["params"]
+    model = SpinGlassARNN.from_hamiltonian(H, 1.0, learn_couplings=True, couplings_init_scale=0.01)
+    params = _init(model)["params"]
     kernel = params["first_layer"]["kernel"]
     assert kernel.shape == (15,) and 0 < float(jnp.std(kernel)) < 0.05
-    params = _init(SpinGlassARNN.from_hamiltonian(H, 1.0, learn_couplings=True, coupling_init_std=None))["params"]
+    model = SpinGlassARNN.from_hamiltonian(H, 1.0, learn_couplings=True)  # default: from H's couplings
+    params = _init(model)["params"]
     rows, cols = np.triu_indices(6, 1)
     np.testing.assert_allclose(params["first_layer"]["kernel"], np.asarray(H.couplings)[rows, cols])
+    W = model.apply({"params": params}, method=model.coupling_matrix)
+    np.testing.assert_allclose(W, H.couplings)
 
 
 # -- exactness of the machinery -------------------------------------------------------------------
 _MODELS = {
-    "dense-k0": lambda: SpinGlassARNN.from_hamiltonian(_with_fields(_sk(7), 0), 0.9, k=0, hidden_init_std=0.4),
+    "dense-k0": lambda: SpinGlassARNN.from_hamiltonian(_with_fields(_sk(7), 0), 0.9, k=0, init_scale=0.4),
     "dense-learned": lambda: SpinGlassARNN.from_hamiltonian(
-        _sk(7), 0.9, k=2, learn_couplings=True, coupling_init_std=0.5, hidden_init_std=0.4
+        _sk(7), 0.9, k=2, learn_couplings=True, couplings_init_scale=0.5, init_scale=0.4
     ),
     "sparse-learned": lambda: SpinGlassARNN.from_hamiltonian(
-        _with_fields(_ea(3, pbc=False), 1), 0.9, k=2, learn_couplings=True, coupling_init_std=0.5, hidden_init_std=0.4
+        _with_fields(_ea(3, pbc=False), 1), 0.9, k=2, learn_couplings=True, couplings_init_scale=0.5, init_scale=0.4
     ),
 }
 
@@ -247,7 +253,7 @@ def test_gradients_match_finite_differences(name):
 def test_dense_equals_sparse_on_a_sparse_instance(learn):
     H = _with_fields(_ea(4), 3)
     n = H.n_sites
-    opts = dict(k=1, learn_couplings=learn, coupling_init_std=0.5, hidden_init_std=0.5)
+    opts = dict(k=1, learn_couplings=learn, couplings_init_scale=0.5, init_scale=0.5)
     sparse = SpinGlassARNN.from_hamiltonian(H, 0.8, **opts)
     dense = SpinGlassARNN.from_hamiltonian(H, 0.8, sparse=False, **opts)
     vs = _init(sparse, seed=1)
@@ -265,7 +271,7 @@ def test_dense_equals_sparse_on_a_sparse_instance(learn):
             arr[:] = 0.0
         arr[..., upper] = np.asarray(vs["params"][name])
         pd[name] = jnp.asarray(arr)
-    pd["a"], pd["c"] = vs["params"]["a"], vs["params"]["c"]
+    pd["skip"], pd["bias"] = vs["params"]["skip"], vs["params"]["bias"]
     if learn:
         e0, e1 = np.asarray(H.edges).T
         kernel = np.zeros(n * (n - 1) // 2)
@@ -303,7 +309,7 @@ def test_samples_in_mcstate(dtype, sparse):
 @pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
 def test_chi_square_against_own_distribution(dtype):
     H = _with_fields(_sk(6), 5)
-    model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=1, hidden_init_std=0.5, param_dtype=dtype)
+    model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=1, init_scale=0.5, param_dtype=dtype)
     n_samples = 20000
     vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=n_samples, seed=11, sampler_seed=12)
     samples = np.asarray(vstate.samples).reshape(-1, 6)
@@ -354,7 +360,7 @@ def _free_energy_exact(model, variables, H, beta):
 def test_sk_1rsb_reaches_exact_free_energy_n16():
     n, beta = 16, 1.5
     H = na.sherrington_kirkpatrick(n, seed=1)
-    f_exact = enumeration(H, beta).free_energy
+    f_exact = by_enumeration(H, beta).free_energy
     model = SpinGlassARNN.from_hamiltonian(H, 0.1, k=1)
     sampler = nk.sampler.ARDirectSampler(H.hilbert)
     variables = _init(model, seed=0)

@@ -1,19 +1,14 @@
-"""Frontier tables, sparse first layer and edge couplings (netket_arnn.nn.sparse)."""
+"""Frontier tables and the frontier fields of the sparse first layer (netket_arnn.nn.sparse).
 
-import jax
+The protocol itself (batched fields, recurrence, storage) is checked for every first layer,
+the sparse one included, in test_first_layer.py."""
+
 import jax.numpy as jnp
 import netket as nk
 import numpy as np
 import pytest
-from netket.utils import HashableArray
 
-from netket_arnn.nn.couplings import first_layer, first_layer_update
-from netket_arnn.nn.sparse import (
-    EdgeCouplings,
-    frontier_first_layer,
-    frontier_first_layer_update,
-    frontier_layout,
-)
+from netket_arnn.nn import fields_from_rows, frontier_fields, frontier_layout
 
 
 def _random_edges(n, n_edges, seed):
@@ -96,22 +91,22 @@ def test_no_edges():
     x = jnp.ones((2, 5))
     rows = jnp.arange(5)
     slots = jnp.concatenate([rows[:, None], jnp.asarray(layout.cols)], axis=1)
-    xi = frontier_first_layer(x, jnp.zeros((0,)), layout, rows, slots)
+    xi = frontier_fields(x, jnp.zeros((0,)), layout, rows, slots)
     assert xi.shape == (2, 5, 2) and np.all(np.asarray(xi) == 0)
 
 
-def test_frontier_first_layer_matches_dense():
+def test_frontier_fields_match_dense():
     n = 11
     edges = _random_edges(n, 18, 3)
     rng = np.random.default_rng(0)
     weights = rng.normal(size=len(edges))
     layout = frontier_layout(n, edges)
     x = jnp.asarray(rng.choice([-1, 1], size=(6, n)).astype(np.int8))
-    dense = np.asarray(first_layer(x, jnp.asarray(_dense(n, edges, weights))))  # (B, N, N)
+    dense = np.asarray(fields_from_rows(x, jnp.asarray(_dense(n, edges, weights))))  # (B, N, N)
 
     rows = jnp.arange(n)
     slots = jnp.concatenate([rows[:, None], jnp.asarray(layout.cols)], axis=1)
-    xi = np.asarray(frontier_first_layer(x, jnp.asarray(weights), layout, rows, slots))
+    xi = np.asarray(frontier_fields(x, jnp.asarray(weights), layout, rows, slots))
     np.testing.assert_allclose(xi[:, :, 0], np.einsum("bii->bi", dense), atol=1e-13)
     for i in range(n):
         s = layout.sizes[i]
@@ -121,45 +116,3 @@ def test_frontier_first_layer_matches_dense():
     for i in range(n):
         outside = [l for l in range(i + 1, n) if l not in set(layout.cols[i, : layout.sizes[i]])]
         assert np.all(dense[:, i, outside] == 0)
-
-
-def test_frontier_update_follows_the_recurrence():
-    n = 10
-    edges = _random_edges(n, 15, 8)
-    rng = np.random.default_rng(1)
-    weights = jnp.asarray(rng.normal(size=len(edges)))
-    J = jnp.asarray(_dense(n, edges, np.asarray(weights)))
-    layout = frontier_layout(n, edges)
-    x = jnp.asarray(rng.choice([-1.0, 1.0], size=(4, n)))
-    full = np.asarray(first_layer(x, J))
-    xi_sparse = jnp.zeros((4, n))
-    xi_dense = jnp.zeros((4, n))
-    for i in range(n):
-        xi_sparse = frontier_first_layer_update(xi_sparse, weights, layout, x, i)
-        xi_dense = first_layer_update(xi_dense, J, x, i)
-        # entries l >= i are the live ones: they equal ξ_il
-        np.testing.assert_allclose(np.asarray(xi_sparse)[:, i:], full[:, i, i:], atol=1e-13)
-        np.testing.assert_allclose(np.asarray(xi_sparse)[:, i:], np.asarray(xi_dense)[:, i:], atol=1e-13)
-
-
-def test_edge_couplings_fixed_and_trainable():
-    values = HashableArray(np.array([0.5, -1.0, 2.0]))
-    fixed = EdgeCouplings(n_edges=3, values=values)
-    v = fixed.init(jax.random.PRNGKey(0))
-    assert "params" not in v
-    np.testing.assert_array_equal(fixed.apply(v), np.asarray(values))
-
-    learned = EdgeCouplings(n_edges=3, values=values, trainable=True)
-    v = learned.init(jax.random.PRNGKey(0))
-    np.testing.assert_array_equal(v["params"]["kernel"], np.asarray(values))
-    grad = jax.grad(lambda p: jnp.sum(learned.apply({"params": p}) ** 2))(v["params"])
-    np.testing.assert_allclose(grad["kernel"], 2 * np.asarray(values))
-
-    rnd = EdgeCouplings(n_edges=3, trainable=True, kernel_init=jax.nn.initializers.normal(1e-2))
-    k = rnd.init(jax.random.PRNGKey(0))["params"]["kernel"]
-    assert k.shape == (3,) and 0 < float(jnp.max(jnp.abs(k))) < 0.1
-
-    with pytest.raises(ValueError, match="values"):
-        EdgeCouplings(n_edges=3).init(jax.random.PRNGKey(0))
-    with pytest.raises(ValueError, match="shape"):
-        EdgeCouplings(n_edges=2, values=values).init(jax.random.PRNGKey(0))

@@ -1,8 +1,9 @@
-r"""The paper's generic baselines, 1L and MADE_dw, as NetKet ``ARNNDense`` models (THEORY §5).
+r"""The paper's generic baseline MADE_dw as a NetKet ``ARNNDense`` model (THEORY §5).
 
-Both are plain :class:`netket.models.ARNNDense` instances (``machine_pow = 2``, sampled with
-:class:`netket.sampler.ARDirectSampler`); this module only fixes the recipe and counts the
-parameters the way the paper and NetKet do.
+A plain :class:`netket.models.ARNNDense` (``machine_pow = 2``, sampled with
+:class:`netket.sampler.ARDirectSampler`); this module only fixes the paper's recipe and counts
+the parameters the way the paper and NetKet do. (The paper's other generic baseline, 1L, is
+:class:`netket_arnn.models.SingleLayerARNN`.)
 
 **MADE_dw** (paper code ``MADE(net_depth=d, net_width=w)``): ``d`` masked dense layers in
 total, the first exclusive (site ``i`` sees ``x_<i``), hidden layers of width ``w·N`` (``w``
@@ -19,10 +20,7 @@ paper's network, by construction of ``ARNNDense``:
 - the activation has no parameters; the default here is the leaky ReLU with slope 0.5, i.e.
   the paper's PReLU frozen at its initial slope (pass ``activation=`` to change it).
 
-**1L** (paper ``SL``): :math:`\mathrm{logit}_i = b_i + \sum_{s<i} W_{is} x_s`, i.e.
-``ARNNDense(layers=1, features=(2,))`` (same function class, with the same 2-logit redundancy).
-
-Parameter counts (:func:`made_n_params`, :func:`one_layer_n_params`), with layer widths
+Parameter counts (:func:`made_n_params`), with layer widths
 :math:`f_0 = 1, f_1 = \dots = f_{d-1} = w` and :math:`f_d` the output features:
 
 - ``"netket"`` (what ``MCState.n_parameters`` reports; masked-out kernel entries are stored
@@ -30,8 +28,8 @@ Parameter counts (:func:`made_n_params`, :func:`one_layer_n_params`), with layer
 - ``"effective"`` (entries the masks let through): :math:`f_0 f_1 N(N-1)/2 + \sum_{j\ge2}
   f_{j-1} f_j N(N+1)/2 + N\sum_j f_j`, :math:`f_d = 2`;
 - ``"paper"`` (the paper's code, used in its tables): :math:`\sum_{j=1}^{d} (N^2 f_{j-1} f_j
-  + N f_j) + (d-1)\,wN` with :math:`f_d = 1` (the last term: PReLU slopes). For 1L this is
-  :math:`N^2 + N`.
+  + N f_j) + (d-1)\,wN` with :math:`f_d = 1` (the last term: PReLU slopes). For ``d = 1`` this is
+  :math:`N^2 + N`, the count of 1L.
 """
 
 from __future__ import annotations
@@ -41,9 +39,9 @@ import jax.numpy as jnp
 import netket as nk
 from netket.utils.types import DType
 
-from .._validation import check_spin_hilbert
+from .._validation import check_choice, check_positive_int, check_spin_hilbert
 
-__all__ = ["made", "made_n_params", "made_width_for", "one_layer", "one_layer_n_params", "paper_activation"]
+__all__ = ["made", "made_n_params", "made_width_for", "paper_activation"]
 
 _CONVENTIONS = ("netket", "effective", "paper")
 
@@ -51,12 +49,6 @@ _CONVENTIONS = ("netket", "effective", "paper")
 def paper_activation(x: jax.Array) -> jax.Array:
     """Leaky ReLU with slope 0.5: the paper's PReLU at its initial slope, without the parameters."""
     return jnp.where(x >= 0, x, 0.5 * x)
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def made(
@@ -72,15 +64,18 @@ def made(
 
     Args:
         hilbert: ``nk.hilbert.Spin(0.5, N)``.
-        depth: number of masked dense layers ``d`` (>= 1; ``d = 1`` is 1L).
+        depth: number of masked dense layers ``d`` (>= 2; one layer is 1L,
+            :class:`netket_arnn.models.SingleLayerARNN`).
         width: hidden features per site ``w`` (hidden layers have ``w·N`` units).
         activation: parameter-free activation between layers (default: leaky ReLU 0.5).
         param_dtype: ``jnp.float64`` (default) or ``jnp.float32``.
         **kwargs: passed on to :class:`netket.models.ARNNDense` (``kernel_init``, ...).
     """
     check_spin_hilbert(hilbert)
-    depth = _positive_int(depth, "depth")
-    width = _positive_int(width, "width")
+    depth = check_positive_int(depth, "depth")
+    width = check_positive_int(width, "width")
+    if depth == 1:
+        raise ValueError("MADE needs depth >= 2: a single masked layer is 1L, netket_arnn.models.SingleLayerARNN")
     return nk.models.ARNNDense(
         hilbert=hilbert,
         layers=depth,
@@ -91,21 +86,12 @@ def made(
     )
 
 
-def one_layer(hilbert: nk.hilbert.Spin, *, param_dtype: DType = jnp.float64, **kwargs) -> nk.models.ARNNDense:
-    r"""The paper's 1L baseline, :math:`\mathrm{logit}_i = b_i + \sum_{s<i} W_{is} x_s`, as ``ARNNDense``."""
-    check_spin_hilbert(hilbert)
-    return nk.models.ARNNDense(
-        hilbert=hilbert, layers=1, features=(hilbert.local_size,), param_dtype=param_dtype, **kwargs
-    )
-
-
 def made_n_params(n_sites: int, depth: int, width: int, convention: str = "netket") -> int:
     """Parameter count of MADE_dw on ``n_sites`` spins (see the module doc for the conventions)."""
-    n = _positive_int(n_sites, "n_sites")
-    depth = _positive_int(depth, "depth")
-    width = _positive_int(width, "width")
-    if convention not in _CONVENTIONS:
-        raise ValueError(f"convention must be one of {_CONVENTIONS}, got {convention!r}")
+    n = check_positive_int(n_sites, "n_sites")
+    depth = check_positive_int(depth, "depth")
+    width = check_positive_int(width, "width")
+    check_choice(convention, "convention", _CONVENTIONS)
     out = 1 if convention == "paper" else 2
     features = [1] + [width] * (depth - 1) + [out]
     total = 0
@@ -121,14 +107,9 @@ def made_n_params(n_sites: int, depth: int, width: int, convention: str = "netke
     return total
 
 
-def one_layer_n_params(n_sites: int, convention: str = "netket") -> int:
-    """Parameter count of 1L: ``"netket"`` 2N²+2N, ``"effective"`` N(N-1)+2N, ``"paper"`` N²+N."""
-    return made_n_params(n_sites, 1, 1, convention)
-
-
 def made_width_for(n_sites: int, n_params: int, depth: int = 2, convention: str = "netket") -> int:
     """Smallest width ``w`` whose MADE_dw has at least ``n_params`` parameters (for size-matched baselines)."""
-    _positive_int(n_params, "n_params")
+    check_positive_int(n_params, "n_params")
     if depth == 1:
         return 1
     width = 1

@@ -1,4 +1,4 @@
-"""1L and MADE_dw baselines on NetKet's ARNNDense (netket_arnn.models.baselines)."""
+"""MADE_dw baseline on NetKet's ARNNDense (netket_arnn.models.made)."""
 
 import jax
 import jax.numpy as jnp
@@ -6,13 +6,7 @@ import netket as nk
 import numpy as np
 import pytest
 
-from netket_arnn.models.baselines import (
-    made,
-    made_n_params,
-    made_width_for,
-    one_layer,
-    one_layer_n_params,
-)
+from netket_arnn.models import SingleLayerARNN, made, made_n_params, made_width_for
 
 N = 6
 HI = nk.hilbert.Spin(0.5, N)
@@ -32,7 +26,7 @@ def _effective_count(model, variables):
     return sum(int(np.count_nonzero(np.asarray(g))) for g in jax.tree.leaves(grad))
 
 
-@pytest.mark.parametrize(("depth", "width"), [(1, 1), (2, 1), (2, 3), (3, 2)])
+@pytest.mark.parametrize(("depth", "width"), [(2, 1), (2, 3), (3, 2)])
 def test_made_structure_and_counts(depth, width):
     model = made(HI, depth, width)
     assert isinstance(model, nk.models.ARNNDense) and model.machine_pow == 2
@@ -49,21 +43,16 @@ def test_paper_convention():
         step = made_n_params(n, d + 1, w, "paper") - made_n_params(n, d, w, "paper")
         assert step == (w * n) ** 2 + 2 * w * n
     # depth 1 is the single masked layer 1L: N^2 weights (masked ones included) and N biases
-    assert made_n_params(n, 1, 1, "paper") == one_layer_n_params(n, "paper") == n * n + n
+    one_layer = SingleLayerARNN(hilbert=nk.hilbert.Spin(0.5, n), couplings_init_scale=0.1)
+    params = jax.eval_shape(one_layer.init, jax.random.key(0), jnp.ones((1, n)))["params"]
+    assert made_n_params(n, 1, 1, "paper") == sum(p.size for p in jax.tree.leaves(params)) == n * n + n
     # depth 2: input -> wN (N*wN + wN), PReLU (wN), wN -> output (wN*N + N)
     assert made_n_params(n, 2, w, "paper") == 2 * w * n * n + 2 * w * n + n
 
 
-def test_one_layer_is_a_masked_linear_layer():
-    model = one_layer(HI)
-    variables = _variables(model)
-    assert sum(p.size for p in jax.tree.leaves(variables["params"])) == one_layer_n_params(N) == 2 * N * N + 2 * N
-    assert _effective_count(model, variables) == one_layer_n_params(N, "effective") == N * (N - 1) + 2 * N
-
-
-@pytest.mark.parametrize("factory", [lambda: one_layer(HI), lambda: made(HI, 2, 2, param_dtype=jnp.float32)])
-def test_baselines_sample_and_are_normalised(factory):
-    model = factory()
+@pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
+def test_made_samples_and_is_normalised(dtype):
+    model = made(HI, 2, 2, param_dtype=dtype)
     vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(HI), model, n_samples=32, seed=1)
     samples = np.asarray(vstate.samples).reshape(-1, N)
     assert set(np.unique(samples)) <= {-1, 1}
@@ -80,6 +69,8 @@ def test_width_for_a_target_size():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="depth"):
         made(HI, 0, 1)
+    with pytest.raises(ValueError, match="SingleLayerARNN"):
+        made(HI, 1, 1)
     with pytest.raises(ValueError, match="width"):
         made(HI, 2, 1.5)
     with pytest.raises(ValueError, match="convention"):

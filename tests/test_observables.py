@@ -16,7 +16,7 @@ from .driver.tabulated import TabulatedARNN
 
 def _exact_samples(H, beta, n, seed=0):
     """Independent samples of the Boltzmann distribution, drawn from the enumerated table."""
-    th = na.exact.enumeration(H, beta, return_probabilities=True)
+    th = na.exact.by_enumeration(H, beta, return_probabilities=True)
     states = np.asarray(H.hilbert.all_states())
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(states), size=n, p=th.probabilities / th.probabilities.sum())
@@ -61,8 +61,62 @@ def test_log_z_importance_exact_and_uniform_proposal():
     assert res.free_energy_error == pytest.approx(res.log_z_error / (beta * 8))
 
 
+def test_log_z_error_bar_matches_the_spread_of_independent_estimates():
+    # 300 independent batches of M = 400 uniform-proposal samples: the reported error of log Z
+    # must match the standard deviation of the estimates (dropping its 1/sqrt(M) makes it 20x
+    # too large, a wrong M-dependence shows at the other M).
+    H = na.sherrington_kirkpatrick(8, seed=4)
+    beta = 0.5
+    rng = np.random.default_rng(7)
+    for m in (100, 400):
+        estimates = [
+            obs.log_z_importance(H, rng.choice([-1.0, 1.0], size=(m, 8)), np.full(m, -8 * np.log(2.0)), beta)
+            for _ in range(300)
+        ]
+        spread = np.std([e.log_z for e in estimates], ddof=1)
+        reported = np.mean([e.log_z_error for e in estimates])
+        assert reported == pytest.approx(spread, rel=0.15), (m, reported, spread)
+
+
+@pytest.mark.parametrize("m", [2, 3, 17, 31])
+def test_iid_statistics_give_error_bars_for_few_samples(m):
+    values = np.random.default_rng(m).normal(size=m)
+    st = obs.iid_statistics(jnp.asarray(values))
+    assert st.mean == pytest.approx(values.mean(), rel=1e-12)
+    assert st.variance == pytest.approx(values.var(ddof=1), rel=1e-12)
+    assert st.error_of_mean == pytest.approx(values.std(ddof=1) / np.sqrt(m), rel=1e-12)
+
+
+class _SmallBatchARNN(TabulatedARNN):
+    """Refuses (at trace time) to see more than 8 configurations at once."""
+
+    def conditionals_log_psi(self, inputs):
+        assert inputs.shape[0] <= 8, f"batch of {inputs.shape[0]} > 8"
+        return super().conditionals_log_psi(inputs)
+
+    def conditional(self, inputs, index):
+        assert inputs.shape[0] <= 8, f"batch of {inputs.shape[0]} > 8"
+        return super().conditional(inputs, index)
+
+
+def test_estimate_draws_and_evaluates_in_chunks():
+    # The direct sampler draws all it is asked for at once, and MCState.log_value ignores
+    # chunk_size: estimate must chunk both itself, or a memory-hungry model cannot be used.
+    H = na.sherrington_kirkpatrick(5, seed=9)
+    log_p = np.asarray(na.exact.log_prob(H, H.hilbert.all_states(), 0.8))
+    model = _SmallBatchARNN(hilbert=H.hilbert, log_p=HashableArray(log_p))
+    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=8, chunk_size=8, seed=0)
+    res = obs.estimate(vs, H, 0.8, n_samples=60)
+    assert res.thermo.n_samples == 60
+    assert res.thermo.free_energy.mean == pytest.approx(na.exact.by_enumeration(H, 0.8).free_energy, rel=1e-12)
+    assert 0 < res.distinct_fraction <= 1
+    vs.chunk_size = None
+    with pytest.raises(AssertionError, match="batch of 60"):
+        obs.estimate(vs, H, 0.8, n_samples=60)
+
+
 def _exact_overlap(H, beta):
-    th = na.exact.enumeration(H, beta, return_probabilities=True)
+    th = na.exact.by_enumeration(H, beta, return_probabilities=True)
     s = np.asarray(H.hilbert.all_states())
     p = th.probabilities
     n = H.n_sites
@@ -107,7 +161,7 @@ def test_estimate_from_a_variational_state():
     model = TabulatedARNN(hilbert=H.hilbert, log_p=HashableArray(log_p))
     vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=64, seed=0, sampler_seed=3)
     res = obs.estimate(vs, H, beta, n_samples=512, overlaps=True)
-    th = na.exact.enumeration(H, beta)
+    th = na.exact.by_enumeration(H, beta)
     assert res.thermo.n_samples == 512 and vs.n_samples == 64
     assert res.thermo.free_energy.mean == pytest.approx(th.free_energy, rel=1e-12)
     assert res.log_z.log_z == pytest.approx(th.log_z, rel=1e-12)
@@ -135,3 +189,14 @@ def test_observables_reject_bad_input():
         obs.overlap_distribution(x, n_blocks=1)
     with pytest.raises(ValueError, match="at least 2"):
         obs.log_z_importance(H, x[:1], np.zeros(1), 1.0)
+    with pytest.raises(ValueError, match="n_samples"):
+        obs.estimate(
+            nk.vqs.MCState(
+                nk.sampler.ARDirectSampler(H.hilbert),
+                nk.models.ARNNDense(hilbert=H.hilbert, layers=1, features=2),
+                n_samples=8,
+            ),
+            H,
+            1.0,
+            n_samples=1,
+        )

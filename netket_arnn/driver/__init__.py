@@ -1,19 +1,37 @@
-"""Training drivers: the variational free-energy driver, β schedules and annealing."""
+"""Training drivers: the variational free-energy driver, β schedules, annealing and its results.
 
-from .anneal import AnnealRecord, AnnealResult, PlateauStopping, anneal, exact_reference
+One job per module: :mod:`.free_energy` (the driver), :mod:`.annealing` (the protocol),
+:mod:`.results` (records, table, JSON), :mod:`.checkpoint` (saving and resuming a run),
+:mod:`.callbacks` (early stopping), :mod:`.schedules` (β as a function of the step),
+:mod:`.divergence` (non-finite steps), :mod:`.exact_parameters` (the no-training modes),
+:mod:`.max_likelihood` (maximum-likelihood training on data).
+"""
+
+from .annealing import AnnealInterrupted, ESSWarning, anneal
+from .callbacks import PlateauStopping
+from .divergence import DivergenceError, RollbackWarning
 from .free_energy import VariationalFreeEnergy, free_energy_and_grad
+from .max_likelihood import MaximumLikelihood, negative_log_likelihood
+from .results import AnnealRecord, AnnealResult, load_results, optimizer_settings
 from .schedules import ConstantBeta, LinearBeta, StepwiseBeta, beta_grid
 
 __all__ = [
+    "AnnealInterrupted",
     "AnnealRecord",
     "AnnealResult",
     "ConstantBeta",
+    "DivergenceError",
+    "ESSWarning",
     "LinearBeta",
+    "MaximumLikelihood",
     "PlateauStopping",
+    "RollbackWarning",
     "StepwiseBeta",
     "VariationalFreeEnergy",
     "anneal",
     "beta_grid",
-    "exact_reference",
     "free_energy_and_grad",
+    "load_results",
+    "negative_log_likelihood",
+    "optimizer_settings",
 ]

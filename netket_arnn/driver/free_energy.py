@@ -19,6 +19,12 @@ since :math:`E_q[\nabla\log q] = 0`. It is estimated on :math:`M` independent sa
 unbiased sample covariance :math:`\frac{1}{M-1}\sum_k (f_k - \bar f)\nabla\log q(x_k)`, computed as
 one vector-Jacobian product of :math:`\log q = \text{machine\_pow}\cdot\mathrm{Re}\log\psi`
 (so it runs sharded over devices and in chunks like NetKet's own estimators).
+
+Each step samples with ``ARDirectSampler(return_log_probabilities=True)``, so :math:`\log q` of the
+samples comes from the sampling pass itself rather than from a second evaluation of the model. A
+model with a fused gradient (a ``log_prob_vjp`` method, e.g. :class:`netket_arnn.models.SpinGlassARNN`)
+gives the vector-Jacobian product in one pass with its backward written out; any other ARNN goes
+through :func:`netket.jax.vjp`.
 """
 
 from __future__ import annotations
@@ -38,10 +44,13 @@ from netket.optimizer import identity_preconditioner
 from netket.utils import struct, timing
 from netket.utils.types import PyTree
 
-from .._validation import check_beta
+from .._compat import get_forward_operator, sample_with_log_prob
+from .._validation import check_beta, check_non_negative_int
 from ..observables import iid_statistics, local_values, model_machine_pow
+from .checkpoint import check_fits
+from .divergence import ON_NAN, DivergenceError, RollbackWarning, apply_scaled_gradient, non_finite
 
-__all__ = ["VariationalFreeEnergy", "free_energy_and_grad"]
+__all__ = ["DivergenceError", "RollbackWarning", "VariationalFreeEnergy", "free_energy_and_grad"]
 
 
 class VariationalFreeEnergy(AbstractOptimizationDriver):
@@ -64,6 +73,13 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
         beta: inverse temperature: a number > 0, or a callable ``step -> β`` (see
             :mod:`netket_arnn.driver.schedules`), evaluated at the start of every step.
         preconditioner: e.g. ``nk.optimizer.SR(diag_shift=...)``; ``None`` is the identity.
+        on_nan: what to do when :math:`f[q]` or its gradient is not finite at a step:
+            ``"raise"`` (default) stops with a :class:`DivergenceError` naming the step, β and
+            the last finite value; ``"rollback"`` restores the parameters and optimizer state of
+            the last step with finite values, halves the learning rate (every later update is
+            scaled by 1/2 more) and draws fresh samples, at most ``max_rollbacks`` times in all,
+            then raises.
+        max_rollbacks: bound on the rollbacks of ``on_nan="rollback"`` (>= 0).
 
     The gradient is that of :math:`f = F/N` (so its scale is
     :math:`\nabla\mathrm{KL}/(\beta N)`); Adam is insensitive to that scale, an SR learning
@@ -76,6 +92,12 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
     _beta: float = struct.field(pytree_node=False, serialize=True)
     _observables: Any = struct.field(pytree_node=False, serialize=False, default=None)
     _loss_grad: PyTree = struct.field(serialize=False, default=None)
+    _on_nan: str = struct.field(pytree_node=False, serialize=False, default="raise")
+    _max_rollbacks: int = struct.field(pytree_node=False, serialize=False, default=3)
+    _rollbacks: int = struct.field(pytree_node=False, serialize=True, default=0)
+    _update_scale: float = struct.field(pytree_node=False, serialize=True, default=1.0)
+    _last_good: Any = struct.field(pytree_node=False, serialize=False, default=None)
+    _last_finite: Any = struct.field(pytree_node=False, serialize=False, default=None)
 
     def __init__(
         self,
@@ -85,9 +107,17 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
         variational_state: nk.vqs.MCState,
         beta: float | Callable[[int], float],
         preconditioner=None,
+        on_nan: str = "raise",
+        max_rollbacks: int = 3,
     ):
         _check_inputs(hamiltonian, variational_state)
+        if on_nan not in ON_NAN:
+            raise ValueError(f"on_nan must be one of {ON_NAN}, got {on_nan!r}")
+        max_rollbacks = check_non_negative_int(max_rollbacks, "max_rollbacks")
         super().__init__(variational_state, optimizer, minimized_quantity_name="free_energy")
+        self._on_nan, self._max_rollbacks = on_nan, max_rollbacks
+        self._rollbacks, self._update_scale = 0, 1.0
+        self._last_good, self._last_finite = None, None
         self._ham = hamiltonian
         self.preconditioner = preconditioner
         self._beta_schedule = None
@@ -144,12 +174,65 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
         """Sample (already done by :meth:`reset_step`), estimate f and its gradient, precondition."""
         if self._beta_schedule is not None:
             self._beta = check_beta(self._beta_schedule(self.step_count), "beta(step)")
-        stats, self._loss_grad = free_energy_and_grad(self.state, self._ham, self._beta, samples=self.state.samples)
+        while True:
+            samples, log_q = sample_with_log_prob(self.state)
+            stats, grad = free_energy_and_grad(self.state, self._ham, self._beta, samples=samples, log_q=log_q)
+            problem = non_finite(stats["free_energy"].mean, grad)
+            if problem is None:
+                break
+            self._handle_non_finite(problem, stats["free_energy"].mean)
+        self._last_good = (self.state.parameters, self._optimizer_state)
+        self._last_finite = (self.step_count, self._beta, float(jnp.real(stats["free_energy"].mean)))
+        self._loss_grad = grad
         self._observables = stats
         self._loss_stats = stats["free_energy"]
         dp = self.preconditioner(self.state, self._loss_grad, self.step_count)
         self._dp = nkjax.tree_cast(dp, self.state.parameters)
         return self._loss_stats, self._dp
+
+    def _handle_non_finite(self, problem: str, value) -> None:
+        where = f"at step {self.step_count} (β = {self._beta:g})"
+        if self._last_finite is None:
+            last = "no earlier step of this driver had finite values"
+        else:
+            step, beta, f = self._last_finite
+            last = f"the last finite value was f[q] = {f:.10g} at step {step} (β = {beta:g})"
+        what = f"the {problem} is not finite (f[q] = {float(jnp.real(value)):g}) {where}; {last}"
+        if self._on_nan == "raise":
+            raise DivergenceError(f"{what}. Lower the learning rate, or use on_nan='rollback' (--on-nan rollback)")
+        if self._last_good is None or self._rollbacks >= self._max_rollbacks:
+            reason = "nothing to roll back to" if self._last_good is None else f"{self._rollbacks} rollbacks done"
+            raise DivergenceError(f"{what}; {reason} (max_rollbacks = {self._max_rollbacks})")
+        params, opt_state = self._last_good
+        self._optimizer_state = opt_state
+        self.state.parameters = params  # also clears the samples: fresh ones are drawn
+        self._rollbacks += 1
+        self._update_scale *= 0.5
+        warnings.warn(
+            RollbackWarning(
+                f"{what}: rolled back to the parameters of step {self._last_finite[0]}, learning rate "
+                f"now x{self._update_scale:g} (rollback {self._rollbacks} of at most {self._max_rollbacks})"
+            ),
+            stacklevel=2,
+        )
+
+    def update_parameters(self, dp):
+        """Apply the optimizer; after rollbacks its updates are scaled by :attr:`update_scale`."""
+        if self._update_scale == 1.0:
+            return super().update_parameters(dp)
+        self._optimizer_state, self.state.parameters = apply_scaled_gradient(
+            self._optimizer.update, self._optimizer_state, dp, self.state.parameters, self._update_scale
+        )
+
+    @property
+    def update_scale(self) -> float:
+        """Factor applied to the optimizer's updates: 1, halved by every rollback."""
+        return self._update_scale
+
+    @property
+    def on_nan(self) -> str:
+        """``"raise"`` or ``"rollback"``: the policy for non-finite steps."""
+        return self._on_nan
 
     def _log_additional_data(self, log_dict: dict):
         super()._log_additional_data(log_dict)
@@ -174,7 +257,12 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
         return flax.serialization.to_state_dict(self)
 
     def load_state_dict(self, state: dict) -> VariationalFreeEnergy:
-        """Restore :meth:`state_dict` in place (the variational state object is kept and updated)."""
+        """Restore :meth:`state_dict` in place (the variational state object is kept and updated).
+
+        Raises a ``ValueError`` naming every array whose shape or dtype differs from this
+        driver's (another N, another model or another optimizer).
+        """
+        check_fits(self.state_dict(), state)
         restored = flax.serialization.from_state_dict(self, state)
         vs = self.state
         vs.variables = restored.state.variables
@@ -183,6 +271,8 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
         self._step_count = restored._step_count
         self._optimizer_state = restored._optimizer_state
         self._beta = check_beta(restored._beta)
+        self._rollbacks, self._update_scale = int(restored._rollbacks), float(restored._update_scale)
+        self._last_good = None
         return self
 
     def to_bytes(self) -> bytes:
@@ -210,7 +300,7 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
         )
 
 
-def free_energy_and_grad(vstate, hamiltonian, beta, *, samples=None):
+def free_energy_and_grad(vstate, hamiltonian, beta, *, samples=None, log_q=None):
     r"""Statistics of the local values and the unbiased gradient of :math:`f[q]` on ``samples``.
 
     Args:
@@ -218,6 +308,8 @@ def free_energy_and_grad(vstate, hamiltonian, beta, *, samples=None):
         hamiltonian: classical Hamiltonian with ``energy(x)``, a jax pytree.
         beta: inverse temperature.
         samples: ``(..., N)`` independent samples of :math:`q` (default ``vstate.samples``).
+        log_q: their log-probabilities, if already known (e.g. from the sampler); else the model
+            is evaluated.
 
     Returns:
         ``(stats, grad)``: a dict of ``Stats`` (``free_energy, energy, entropy,
@@ -226,31 +318,51 @@ def free_energy_and_grad(vstate, hamiltonian, beta, *, samples=None):
     if samples is None:
         samples = vstate.samples
     return _free_energy_and_grad(
-        vstate._apply_fun,
+        vstate.model,
         vstate.chunk_size,
         model_machine_pow(vstate.model),
+        has_fused_gradient(vstate.model),
         vstate.parameters,
         vstate.model_state,
         samples,
+        log_q,
         hamiltonian,
         beta,
     )
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2))
-def _free_energy_and_grad(apply_fun, chunk_size, machine_pow, params, model_state, σ, hamiltonian, beta):
+def has_fused_gradient(model) -> bool:
+    r"""Whether ``model`` computes :math:`\sum_b g_b\nabla\log q(x_b)` itself (a ``log_prob_vjp`` method)."""
+    return callable(getattr(type(model), "log_prob_vjp", None))
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _free_energy_and_grad(
+    model, chunk_size, machine_pow, fused, params, model_state, σ, log_q_values, hamiltonian, beta
+):
     σ = σ.reshape((-1, σ.shape[-1]))
     n_samples = σ.shape[0]
 
     def log_q(w, ms, x):
-        return machine_pow * jnp.real(apply_fun({"params": w, **ms}, x))
+        return machine_pow * jnp.real(model.apply({"params": w, **ms}, x))
 
-    if chunk_size is None:
-        log_q_values, vjp_fun = nkjax.vjp(lambda w: log_q(w, model_state, σ), params)
+    if fused:
+        # bounded memory by construction: the model's pass works in cache-sized tiles
+        if log_q_values is None:
+            log_q_values = log_q(params, model_state, σ)
+
+        def vjp_fun(cotangent):
+            grad = model.apply({"params": params, **model_state}, σ, cotangent, method=model.log_prob_vjp)
+            return (jax.tree.map(lambda p, g: g.astype(p.dtype), params, grad),)
+
+    elif chunk_size is None:
+        primal, vjp_fun = nkjax.vjp(lambda w: log_q(w, model_state, σ), params)
+        log_q_values = primal if log_q_values is None else log_q_values
     else:
-        log_q_values = nkjax.apply_chunked(log_q, in_axes=(None, None, 0), chunk_size=chunk_size)(
-            params, model_state, σ
-        )
+        if log_q_values is None:
+            log_q_values = nkjax.apply_chunked(log_q, in_axes=(None, None, 0), chunk_size=chunk_size)(
+                params, model_state, σ
+            )
         vjp_fun = nkjax.vjp_chunked(
             log_q,
             params,
@@ -261,6 +373,7 @@ def _free_energy_and_grad(apply_fun, chunk_size, machine_pow, params, model_stat
             nondiff_argnums=(1, 2),
         )
 
+    log_q_values = jnp.reshape(log_q_values, (-1,))
     values = local_values(hamiltonian.energy(σ), log_q_values, σ, beta)
     stats = {name: iid_statistics(v) for name, v in values.items()}
     # Unbiased sample covariance of f_loc with ∇log q (1/(M-1), not 1/M: the baseline is
@@ -314,12 +427,7 @@ def _check_inputs(hamiltonian, vstate) -> None:
         )
 
 
-try:  # Let nk.callbacks.AutoChunkSize find the operator this driver evaluates.
-    from netket._src.callbacks.auto_chunk_size import get_forward_operator
-
-    @get_forward_operator.dispatch
-    def _forward_operator(driver: VariationalFreeEnergy):
-        return driver._ham
-
-except ImportError:  # pragma: no cover - private NetKet API moved
-    pass
+# Let nk.callbacks.AutoChunkSize find the operator this driver evaluates.
+@get_forward_operator.dispatch
+def _forward_operator(driver: VariationalFreeEnergy):
+    return driver._ham

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_beta, check_positive_int
+from .._validation import check_beta, check_non_negative_int, check_positive_int
 
 __all__ = ["ConstantBeta", "LinearBeta", "StepwiseBeta", "beta_grid"]
 
@@ -73,9 +73,15 @@ class StepwiseBeta:
     r"""The paper's staircase: ``warmup_steps + steps_per_beta`` steps at ``betas[0]``,
     then ``steps_per_beta`` steps at each following β; the last β is kept afterwards.
 
+    :func:`~netket_arnn.driver.anneal` follows this plan (:meth:`steps_at`), one β after the
+    other. A strictly increasing grid anneals (cools) from high temperature, the paper's
+    protocol; a strictly decreasing grid heats, e.g. from a model at its exact low-temperature
+    parameters. Grids that go back and forth, or repeat a β, are refused: every β of a run
+    gets exactly one record.
+
     Args:
-        betas: increasing or decreasing sequence of positive β values.
-        steps_per_beta: steps at every β (>= 1).
+        betas: strictly monotone sequence of positive β values.
+        steps_per_beta: steps at every β (>= 0; 0: no training, estimates only).
         warmup_steps: extra steps at the first β (>= 0).
     """
 
@@ -84,23 +90,35 @@ class StepwiseBeta:
     warmup_steps: int = 0
 
     def __post_init__(self):
-        betas = tuple(check_beta(b, "betas[i]") for b in _as_sequence(self.betas))
+        betas = tuple(check_beta(b, f"betas[{i}]") for i, b in enumerate(_as_sequence(self.betas)))
         if not betas:
-            raise ValueError("betas must contain at least one value")
+            raise ValueError("betas must contain at least one inverse temperature")
+        steps = np.diff(betas)
+        if len(betas) > 1 and not (np.all(steps > 0) or np.all(steps < 0)):
+            bad = int(np.argmax(steps <= 0) if steps[0] > 0 else np.argmax(steps >= 0)) + 1
+            raise ValueError(
+                f"betas must be strictly increasing (annealing) or strictly decreasing (heating); "
+                f"betas[{bad}] = {betas[bad]} breaks the order after betas[{bad - 1}] = {betas[bad - 1]}"
+            )
         object.__setattr__(self, "betas", betas)
-        check_positive_int(self.steps_per_beta, "steps_per_beta")
-        if int(self.warmup_steps) != self.warmup_steps or self.warmup_steps < 0:
-            raise ValueError(f"warmup_steps must be a non-negative integer, got {self.warmup_steps!r}")
+        object.__setattr__(self, "steps_per_beta", check_non_negative_int(self.steps_per_beta, "steps_per_beta"))
+        object.__setattr__(self, "warmup_steps", check_non_negative_int(self.warmup_steps, "warmup_steps"))
 
     @property
     def total_steps(self) -> int:
         """Steps needed to visit every β once."""
         return self.warmup_steps + self.steps_per_beta * len(self.betas)
 
+    def steps_at(self, k: int) -> int:
+        """Number of steps at ``betas[k]`` (the warm-up included for ``k = 0``)."""
+        return self.steps_per_beta + (self.warmup_steps if k == 0 else 0)
+
     def index(self, step: int) -> int:
         """Index into ``betas`` of the β used at ``step``."""
-        k = (max(int(step), 0) - self.warmup_steps) // self.steps_per_beta
-        return min(max(k, 0), len(self.betas) - 1)
+        step = max(int(step), 0) - self.warmup_steps
+        if self.steps_per_beta == 0:
+            return 0 if step < 0 else len(self.betas) - 1
+        return min(max(step // self.steps_per_beta, 0), len(self.betas) - 1)
 
     def __call__(self, step: int) -> float:
         return self.betas[self.index(step)]

@@ -10,6 +10,7 @@ import pytest
 from netket.utils import HashableArray
 
 import netket_arnn as na
+from netket_arnn import models
 from netket_arnn.driver import LinearBeta, VariationalFreeEnergy, free_energy_and_grad
 
 from .tabulated import TabulatedARNN
@@ -92,7 +93,7 @@ def test_gradient_matches_chunked_and_log_values():
     log_q = 2.0 * vs.log_value(flat)
     f_loc = (H.energy(flat) + log_q / 0.9) / H.n_sites
     np.testing.assert_allclose(st["free_energy"].mean, f_loc.mean(), rtol=1e-12)
-    np.testing.assert_allclose(st["free_energy"].error_of_mean, f_loc.std() / np.sqrt(f_loc.size), rtol=1e-10)
+    np.testing.assert_allclose(st["free_energy"].error_of_mean, f_loc.std(ddof=1) / np.sqrt(f_loc.size), rtol=1e-10)
     np.testing.assert_allclose(st["entropy"].mean, -log_q.mean() / H.n_sites, rtol=1e-12)
     m = np.abs(np.asarray(flat, dtype=float).sum(axis=1)).mean() / H.n_sites
     np.testing.assert_allclose(st["abs_magnetization"].mean, m, rtol=1e-12)
@@ -109,34 +110,56 @@ def _check_zero_variance(driver, f_exact):
     f = driver.free_energy
     assert abs(f.mean - f_exact) <= max(3 * f.error_of_mean, 1e-12 * abs(f_exact))
     assert f.variance < 1e-24
-    for g in jax.tree.leaves(driver._loss_grad):  # f_loc is constant: the gradient vanishes
-        assert np.max(np.abs(g)) < 1e-12
+    # f_loc is constant: with the baseline the gradient vanishes ...
+    grad = _flat(driver._loss_grad)
+    assert grad.size > 0 and np.max(np.abs(grad)) < 1e-12
+    # ... while without it, it would be f · (mean score), far from zero on M samples: the
+    # parameters matter, so dropping the baseline fails this check.
+    vs = driver.state
+    x = vs.samples.reshape(-1, vs.hilbert.size)
+    log_q, vjp = jax.vjp(lambda p: 2.0 * vs.model.apply({"params": p, **vs.model_state}, x), vs.parameters)
+    (no_baseline,) = vjp(jnp.full_like(log_q, f.mean / (x.shape[0] - 1)))
+    assert np.max(np.abs(_flat(no_baseline))) > 1e-4
 
 
 def test_zero_variance_with_exact_table():
+    # The tabulated q = p: f_loc is constant and f[q] = f (its one parameter is unused).
     H = na.sherrington_kirkpatrick(8, seed=2)
     beta = 1.3
     vs = _exact_state(H, beta)
     driver = VariationalFreeEnergy(H, nk.optimizer.Sgd(0.0), variational_state=vs, beta=beta)
     driver.run(2, show_progress=False)
-    _check_zero_variance(driver, na.exact.enumeration(H, beta).free_energy)
+    f = driver.free_energy
+    assert abs(f.mean - na.exact.by_enumeration(H, beta).free_energy) <= 1e-12
+    assert f.variance < 1e-24
     # at a different β the same q is no longer p: positive variance, f[q] above f
     driver.beta = 0.6
     driver.run(1, show_progress=False)
     f = driver.free_energy
     assert f.variance > 1e-6
-    assert f.mean > na.exact.enumeration(H, 0.6).free_energy
+    assert f.mean > na.exact.by_enumeration(H, 0.6).free_energy
 
 
-def test_zero_variance_with_cw_n():
-    models = pytest.importorskip("netket_arnn.models")
-    H = na.curie_weiss(20)
+def test_zero_variance_and_zero_gradient_with_trainable_cw_n():
+    # CW_N with its physics parameters trainable, at their exact values: q = p exactly.
+    H = na.curie_weiss(10)
     beta = 1.2
-    model = models.CurieWeissARNN.from_hamiltonian(H, beta)
+    model = models.CurieWeissARNN.from_hamiltonian(H, beta, trainable=True)
     vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=128, seed=0, sampler_seed=1)
-    driver = VariationalFreeEnergy(H, nk.optimizer.Adam(1e-3), variational_state=vs, beta=beta)
+    driver = VariationalFreeEnergy(H, nk.optimizer.Sgd(0.0), variational_state=vs, beta=beta)
     driver.run(1, show_progress=False)
-    _check_zero_variance(driver, na.exact.curie_weiss(20, beta).free_energy)
+    _check_zero_variance(driver, na.exact.curie_weiss_closed_form(10, beta).free_energy)
+
+
+def test_zero_variance_and_zero_gradient_with_trainable_h2arnn():
+    # The same for a spin glass: H2ARNN with trainable hidden layer, at its exact parameters.
+    H = na.sherrington_kirkpatrick(5, seed=2)
+    beta = 0.9
+    model = models.H2ARNN.from_hamiltonian(H, beta, trainable=True)
+    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=128, seed=0, sampler_seed=1)
+    driver = VariationalFreeEnergy(H, nk.optimizer.Sgd(0.0), variational_state=vs, beta=beta)
+    driver.run(1, show_progress=False)
+    _check_zero_variance(driver, na.exact.by_enumeration(H, beta).free_energy)
 
 
 def test_netket_integration_logs_callbacks_obs_and_sr(tmp_path):
@@ -184,7 +207,7 @@ def test_training_lowers_free_energy_towards_exact():
     log = nk.logging.RuntimeLog()
     driver.run(100, out=log, show_progress=False)
     f = log.data["free_energy"]["Mean"]
-    exact = na.exact.curie_weiss(8, beta).free_energy
+    exact = na.exact.curie_weiss_closed_form(8, beta).free_energy
     assert np.mean(f[-20:]) < np.mean(f[:5])
     assert abs(np.mean(f[-20:]) - exact) / abs(exact) < 2e-3
     # variational bound: f[q] >= f up to noise

@@ -1,0 +1,118 @@
+r"""Callbacks for the free-energy driver: a plateau rule for ending the steps at one β.
+
+Like NetKet's own callbacks (:class:`netket.callbacks.EarlyStopping`), a callback here keeps
+its state from one ``run`` to the next; :func:`~netket_arnn.driver.anneal` gives every β a
+fresh copy of the callback it is passed (:func:`fresh_copy`), and saves and restores that
+copy's state in its checkpoints (:func:`callback_state`, :func:`restore_callback_state`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import flax.serialization
+import netket as nk
+import numpy as np
+from netket.utils import struct
+
+from .._validation import check_non_negative_int, check_positive_int, check_real
+
+__all__ = ["PlateauStopping", "callback_state", "fresh_copy", "restore_callback_state"]
+
+
+class _PlateauReached(nk.callbacks.RunFinished):
+    """Ends one β's run quietly (a RunFinished is not reported as an early stop)."""
+
+
+class PlateauStopping(nk.callbacks.AbstractCallback, mutable=True):
+    r"""Stop a run when the free energy stops decreasing.
+
+    After every step the mean of :math:`f` over the last ``window`` steps is compared with
+    the best such mean so far; when it has not improved by more than ``min_delta`` (absolute,
+    per spin) for ``patience`` consecutive steps, the run ends (before the next step, so every
+    counted step was applied). The counters start at construction and run on across calls of
+    ``run``, as those of :class:`netket.callbacks.EarlyStopping` do;
+    :func:`~netket_arnn.driver.anneal` uses a fresh copy at every β.
+
+    Args:
+        patience: steps without improvement before stopping (>= 1).
+        window: number of steps averaged, to smooth the Monte Carlo noise of f (>= 1).
+        min_delta: smallest decrease of the windowed mean counted as an improvement (>= 0).
+        min_steps: never stop before this many steps have been seen.
+    """
+
+    patience: int = struct.field(pytree_node=False)
+    window: int = struct.field(pytree_node=False)
+    min_delta: float = struct.field(pytree_node=False)
+    min_steps: int = struct.field(pytree_node=False)
+    _recent: list = struct.field(pytree_node=False, serialize=False)
+    _seen: int = struct.field(pytree_node=False, serialize=False)
+    _best: float = struct.field(pytree_node=False, serialize=False)
+    _since_best: int = struct.field(pytree_node=False, serialize=False)
+
+    def __init__(self, patience: int = 100, window: int = 20, min_delta: float = 0.0, min_steps: int = 0):
+        self.patience = check_positive_int(patience, "patience")
+        self.window = check_positive_int(window, "window")
+        self.min_steps = check_non_negative_int(min_steps, "min_steps")
+        min_delta = check_real(min_delta, "min_delta")
+        if min_delta < 0:
+            raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
+        self.min_delta = min_delta
+        self._recent, self._seen, self._best, self._since_best = [], 0, math.inf, 0
+
+    def on_step_start(self, step, log_data, driver):
+        # Stop *before* the next step: raising in on_step_end would leave the last,
+        # already applied and logged, update out of driver.step_count.
+        if self._seen >= self.min_steps and self._since_best >= self.patience:
+            raise _PlateauReached(f"free energy has not improved for {self.patience} steps")
+
+    def on_step_end(self, step, log_data, driver):
+        self._recent = [*self._recent[-(self.window - 1) :], float(np.real(log_data[driver._loss_name].mean))]
+        self._seen += 1
+        if len(self._recent) < self.window:
+            return
+        smoothed = float(np.mean(self._recent))
+        if smoothed < self._best - self.min_delta:
+            self._best, self._since_best = smoothed, 0
+        else:
+            self._since_best += 1
+
+    @property
+    def callback_order(self) -> int:
+        return 100  # after loggers, like NetKet's own stopping callbacks
+
+    def state_dict(self) -> dict:
+        """The counters, as plain values (for checkpoints)."""
+        return {
+            "recent": np.asarray(self._recent, dtype=np.float64),
+            "seen": self._seen,
+            "best": self._best,
+            "since_best": self._since_best,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` in place."""
+        self._recent = [float(v) for v in np.asarray(state["recent"]).ravel()]
+        self._seen, self._since_best = int(state["seen"]), int(state["since_best"])
+        self._best = float(state["best"])
+
+
+def fresh_copy(callback):
+    """An independent copy of ``callback`` (its state at construction if it was never run)."""
+    return copy.deepcopy(callback)
+
+
+def callback_state(callback) -> dict:
+    """The state of a callback: its ``state_dict()``, or NetKet's serialisation of it."""
+    if hasattr(callback, "state_dict"):
+        return callback.state_dict()
+    return flax.serialization.to_state_dict(callback)
+
+
+def restore_callback_state(callback, state: dict):
+    """Restore :func:`callback_state` into ``callback``; returns the restored callback."""
+    if hasattr(callback, "load_state_dict"):
+        callback.load_state_dict(state)
+        return callback
+    return flax.serialization.from_state_dict(callback, state)

@@ -1,0 +1,129 @@
+"""Estimates from a variational state: fresh samples, their log q, and everything computed from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import netket.jax as nkjax
+import numpy as np
+
+from .._validation import check_beta, check_positive_int
+from ._samples import flat_samples as _flat_samples
+from .importance import LogZEstimate, log_z_importance
+from .overlaps import OverlapDistribution, overlap_distribution
+from .thermo import ThermoEstimate, thermodynamics
+
+__all__ = ["Estimates", "distinct_fraction", "estimate", "log_prob", "model_machine_pow"]
+
+
+def log_prob(vstate, samples) -> jax.Array:
+    r"""Normalised :math:`\log q(x) = \text{machine\_pow}\cdot\mathrm{Re}\log\psi(x)` of a state's ARNN.
+
+    Evaluated ``vstate.chunk_size`` samples at a time (all at once when it is ``None``), so the
+    memory of the model's batched pass is bounded by the chunk size. ``samples`` has shape
+    ``(..., N)``; returns ``samples.shape[:-1]``.
+    """
+    machine_pow = model_machine_pow(vstate.model)
+    shape = np.shape(samples)[:-1]
+    values = _log_q(vstate.model, vstate.chunk_size, machine_pow, vstate.variables, _flat_samples(samples))
+    return values.reshape(shape)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def _log_q(model, chunk_size, machine_pow, variables, x):
+    def apply(v, x):
+        return machine_pow * jnp.real(model.apply(v, x))
+
+    if chunk_size is None:
+        return apply(variables, x)
+    return nkjax.apply_chunked(apply, in_axes=(None, 0), chunk_size=chunk_size)(variables, x)
+
+
+def model_machine_pow(model) -> float:
+    """The exponent relating the model's output to its probability, log q = machine_pow · Re log ψ."""
+    pow_ = getattr(model, "machine_pow", None)
+    if pow_ is None:
+        raise TypeError(
+            f"{type(model).__name__} has no `machine_pow`: a normalised autoregressive model "
+            "(nk.models.AbstractARNN subclass) must define it"
+        )
+    return float(pow_)
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """Everything :func:`estimate` computes from one batch of fresh samples.
+
+    ``distinct_fraction`` is the number of distinct configurations among the samples divided by
+    their number: a diagnostic of sample diversity next to the ESS, which cannot see states
+    that :math:`q` never samples.
+    """
+
+    thermo: ThermoEstimate
+    log_z: LogZEstimate
+    overlaps: OverlapDistribution | None = None
+    distinct_fraction: float | None = None
+
+    def as_dict(self) -> dict:
+        out = {**self.thermo.as_dict(), "log_z_importance": self.log_z.as_dict()}
+        out["distinct_fraction"] = self.distinct_fraction
+        if self.overlaps is not None:
+            out["overlaps"] = self.overlaps.as_dict()
+        return out
+
+
+def estimate(
+    vstate,
+    hamiltonian,
+    beta,
+    *,
+    n_samples: int | None = None,
+    overlaps: bool = False,
+    overlap_max_samples: int | None = 4000,
+) -> Estimates:
+    r"""Draw fresh samples from ``vstate`` and estimate f, e, s, :math:`\langle|m|\rangle`, :math:`\log Z`.
+
+    When the state has a ``chunk_size``, the samples are drawn and evaluated that many at a
+    time (the direct sampler itself draws all it is asked for at once), so the memory does not
+    grow with ``n_samples``.
+
+    Args:
+        vstate: an ``nk.vqs.MCState`` of a normalised ARNN with an exact sampler.
+        hamiltonian: the classical Hamiltonian (batched ``energy(x)``).
+        beta: inverse temperature, > 0.
+        n_samples: number of fresh samples, >= 2 (default: the state's ``n_samples``). The
+            state's own ``n_samples`` is left unchanged.
+        overlaps: also compute :func:`overlap_distribution` (quadratic cost) on the first
+            ``overlap_max_samples`` samples.
+    """
+    beta = check_beta(beta)
+    n = vstate.n_samples if n_samples is None else check_positive_int(n_samples, "n_samples")
+    if n < 2:
+        raise ValueError(f"n_samples must be >= 2 (a mean and its error bar), got {n}")
+    x = _flat_samples(_draw(vstate, n))
+    log_q = log_prob(vstate, x)
+    thermo = thermodynamics(hamiltonian, x, log_q, beta)
+    log_z = log_z_importance(hamiltonian, x, log_q, beta)
+    pq = overlap_distribution(x, max_samples=overlap_max_samples) if overlaps else None
+    return Estimates(thermo=thermo, log_z=log_z, overlaps=pq, distinct_fraction=distinct_fraction(x))
+
+
+def _draw(vstate, n: int):
+    chunk = vstate.chunk_size
+    if chunk is None or n <= chunk:
+        return vstate.sample(n_samples=n)
+    parts, drawn = [], 0
+    while drawn < n:
+        part = _flat_samples(vstate.sample(n_samples=min(chunk, n - drawn)))
+        parts.append(part)
+        drawn += part.shape[0]
+    return jnp.concatenate(parts)
+
+
+def distinct_fraction(samples) -> float:
+    """Number of distinct configurations among ``samples`` (shape ``(..., N)``) over their number."""
+    x = np.asarray(_flat_samples(samples))
+    return len(np.unique(x, axis=0)) / x.shape[0]

@@ -18,7 +18,7 @@ from .curie_weiss import (
     saddle_point_magnetisation,
 )
 from .h2arnn import H2ARNN, MAX_H2ARNN_SITES
-from .made import made, made_n_params, made_width_for, paper_activation
+from .made_baseline import made, made_n_params, made_width_for, paper_activation
 from .single_layer import SingleLayerARNN
 from .spin_glass import SpinGlassARNN, spin_glass_n_params
 

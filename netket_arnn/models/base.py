@@ -67,7 +67,14 @@ class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
     machine_pow: int = 2
     """log ψ = ½ log q (the only value ``ARDirectSampler`` supports)."""
     param_dtype: DType = jnp.float64
-    """dtype of the parameters and of the computation."""
+    """dtype of the parameters; log q is accumulated in it."""
+    dtype: DType | None = None
+    """dtype of the network's arithmetic (default: ``param_dtype``)."""
+
+    @property
+    def compute_dtype(self):
+        """The arithmetic dtype: ``dtype``, or ``param_dtype`` when it is ``None``."""
+        return jnp.dtype(self.param_dtype if self.dtype is None else self.dtype)
 
     def __post_init__(self):
         for name, value in vars(self).items():
@@ -105,10 +112,10 @@ class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
     @property
     def local_signs(self) -> jax.Array:
         """``hilbert.local_states`` as ±1 values: the spin of each local index."""
-        return jnp.asarray(self.hilbert.local_states, dtype=self.param_dtype)
+        return jnp.asarray(self.hilbert.local_states, dtype=self.compute_dtype)
 
     def spins(self, inputs) -> jax.Array:
-        """``inputs`` as a ``(B, N)`` array of ``param_dtype`` (one ``(N,)`` configuration is a batch of one).
+        """``inputs`` as a ``(B, N)`` array of the compute dtype (one ``(N,)`` configuration is a batch of one).
 
         Samples of ``ARDirectSampler`` are int8: casting first keeps every later sum exact.
         """
@@ -118,7 +125,7 @@ class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
                 f"{type(self).__name__} is defined on {self.hilbert.size} sites, but got configurations of shape "
                 f"{x.shape}: the sampler, the samples and the model must share one Hilbert space"
             )
-        return x.reshape(-1, x.shape[-1]).astype(self.param_dtype)
+        return x.reshape(-1, x.shape[-1]).astype(self.compute_dtype)
 
     def coupling_matrix(self) -> jax.Array:
         """``(N, N)``: the symmetric coupling matrix of the first layer (learned or fixed).
@@ -147,10 +154,14 @@ class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
         ``index = 0, 1, ..., N-1`` in order; the state restarts at ``index = 0``.
         """
         layer = self.first_layer
-        cache = self.variable("cache", "xi", layer.init_state, x.shape[0], self.param_dtype)
+        cache = self.variable("cache", "xi", layer.init_state, x.shape[0])
         xi = layer.update(cache.value, x, index)
         if not self.is_initializing():
             cache.value = xi
+        return self.sampling_site_logits(xi, index)
+
+    def sampling_site_logits(self, xi: jax.Array, index) -> jax.Array:
+        """:meth:`site_logits` as the sequential sampling pass calls it (a model may plan it differently)."""
         return self.site_logits(xi, index)
 
     # -- NetKet ARNN interface -------------------------------------------------------------------
@@ -163,7 +174,8 @@ class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
         """``(...,)``: :math:`\\log\\psi(x) = \\tfrac12 \\sum_i \\log\\sigma(x_i u_i)` for ``(..., N)`` inputs."""
         lead = jnp.shape(inputs)[:-1]
         x = self.spins(inputs)
-        log_q = jnp.sum(log_sigmoid(x * self.logits(x)), axis=-1)
+        accumulate = jnp.promote_types(self.compute_dtype, self.param_dtype)
+        log_q = jnp.sum(log_sigmoid(x * self.logits(x)).astype(accumulate), axis=-1)
         return 0.5 * log_q.reshape(lead if lead else (1,))
 
     @nn.compact

@@ -133,7 +133,9 @@ class CurieWeissARNN(PhysicsARNN):
     """if True the network weights are parameters, else the model is exact at ``(βJ, βh)``."""
 
     @classmethod
-    def from_hamiltonian(cls, H, beta: float, *, trainable: bool = False, param_dtype: DType = jnp.float64):
+    def from_hamiltonian(
+        cls, H, beta: float, *, trainable: bool = False, param_dtype: DType = jnp.float64, dtype: DType | None = None
+    ):
         """CW_N at its exact parameters for the Curie–Weiss Hamiltonian ``H`` at ``beta``."""
         J, h = check_curie_weiss(H, "CurieWeissARNN")
         return cls(
@@ -143,6 +145,7 @@ class CurieWeissARNN(PhysicsARNN):
             h=h,
             trainable=bool(trainable),
             param_dtype=check_float_dtype(param_dtype),
+            dtype=None if dtype is None else check_float_dtype(dtype, "dtype"),
         )
 
     exact_parameters = staticmethod(curie_weiss_exact_parameters)
@@ -238,6 +241,31 @@ class CurieWeissARNN(PhysicsARNN):
         table.value = jax.lax.cond(index == 0, lambda: self.table(), lambda: table.value)
         return jax.lax.dynamic_index_in_dim(table.value, index, axis=0, keepdims=False)[m]
 
+    def direct_sample(self, uniforms: jax.Array):
+        r"""A whole sampling pass, planned: ``(N, B)`` uniforms -> ``(B, N)`` spins and ``(B,)`` log q.
+
+        What :class:`netket_arnn.sampler.ARDirectSampler` does site by site through ``conditional``,
+        without the per-site call: the table once, then per site one lookup :math:`T[i, m_i]`, the
+        sampler's inverse-CDF choice and the running up-spin count (:math:`O(B)` per site). Given
+        the same uniforms it returns the same samples as the site-by-site pass.
+        """
+        n, batch = uniforms.shape
+        table = self.table()
+        signs = self.local_signs
+
+        def step(carry, inputs):
+            up, log_q = carry
+            row, u = inputs
+            p = jax.nn.sigmoid(row[up][:, None] * signs)  # as conditional computes it
+            choice = jnp.sum(jnp.cumsum(p[:, :-1], axis=-1) < u[:, None].astype(p.dtype), axis=-1)
+            spin = signs[choice]
+            log_q = log_q + jnp.log(jnp.take_along_axis(p, choice[:, None], axis=-1)[:, 0])
+            return (up + (spin > 0), log_q), spin
+
+        init = (jnp.zeros((batch,), jnp.int32), jnp.zeros((batch,)))
+        (_, log_q), spins = jax.lax.scan(step, init, (table, uniforms))
+        return spins.T, log_q
+
 
 def saddle_point_magnetisation(beta: float, J: float = 1.0) -> float:
     r"""The spontaneous magnetisation :math:`m_\beta \ge 0`, root of :math:`m = \tanh(\beta J m)`."""
@@ -267,7 +295,14 @@ class CurieWeissInfARNN(PhysicsARNN):
 
     @classmethod
     def from_hamiltonian(
-        cls, H, beta: float, *, start: str = "saddle", init_scale: float = 1e-2, param_dtype=jnp.float64
+        cls,
+        H,
+        beta: float,
+        *,
+        start: str = "saddle",
+        init_scale: float = 1e-2,
+        param_dtype=jnp.float64,
+        dtype: DType | None = None,
     ):
         """CW_∞ for the Curie–Weiss Hamiltonian ``H``, started at the saddle point of ``beta``."""
         J, h = check_curie_weiss(H, "CurieWeissInfARNN")
@@ -279,6 +314,7 @@ class CurieWeissInfARNN(PhysicsARNN):
             start=check_choice(start, "start", {"saddle", "random"}),
             init_scale=check_scale(init_scale, "init_scale"),
             param_dtype=check_float_dtype(param_dtype),
+            dtype=None if dtype is None else check_float_dtype(dtype, "dtype"),
         )
 
     def setup(self):
@@ -330,7 +366,14 @@ class OneParameterARNN(PhysicsARNN):
 
     @classmethod
     def from_hamiltonian(
-        cls, H, beta: float, *, start: str = "mean_field", init_scale: float = 1e-2, param_dtype=jnp.float64
+        cls,
+        H,
+        beta: float,
+        *,
+        start: str = "mean_field",
+        init_scale: float = 1e-2,
+        param_dtype=jnp.float64,
+        dtype: DType | None = None,
     ):
         """1P for the Curie–Weiss Hamiltonian ``H`` at ``beta``."""
         J, h = check_curie_weiss(H, "OneParameterARNN")
@@ -342,6 +385,7 @@ class OneParameterARNN(PhysicsARNN):
             start=check_choice(start, "start", {"mean_field", "zeros", "random"}),
             init_scale=check_scale(init_scale, "init_scale"),
             param_dtype=check_float_dtype(param_dtype),
+            dtype=None if dtype is None else check_float_dtype(dtype, "dtype"),
         )
 
     def setup(self):

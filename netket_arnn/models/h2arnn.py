@@ -140,6 +140,7 @@ class H2ARNN(PhysicsARNN):
         chunk_elements: int = 2**25,
         precision: Any = None,
         param_dtype: DType = jnp.float64,
+        dtype: DType | None = None,
     ):
         """H2ARNN at the exact parameters of the pairwise Hamiltonian ``H`` at ``beta``."""
         check_model_hamiltonian(H, "H2ARNN")
@@ -155,6 +156,7 @@ class H2ARNN(PhysicsARNN):
             chunk_elements=check_positive_int(chunk_elements, "chunk_elements"),
             precision=precision,
             param_dtype=check_float_dtype(param_dtype),
+            dtype=None if dtype is None else check_float_dtype(dtype, "dtype"),
         )
 
     def setup(self):

@@ -51,7 +51,13 @@ class SingleLayerARNN(PhysicsARNN):
 
     @classmethod
     def from_hamiltonian(
-        cls, H, beta: float, *, couplings_init_scale: float | None = None, param_dtype: DType = jnp.float64
+        cls,
+        H,
+        beta: float,
+        *,
+        couplings_init_scale: float | None = None,
+        param_dtype: DType = jnp.float64,
+        dtype: DType | None = None,
     ):
         r"""1L for the pairwise Hamiltonian ``H``: kernel :math:`2\beta J`, bias :math:`2\beta h`.
 
@@ -65,6 +71,7 @@ class SingleLayerARNN(PhysicsARNN):
             initial_bias=hashable(2.0 * beta * np.asarray(H.fields, np.float64)),
             couplings_init_scale=check_scale(couplings_init_scale, "couplings_init_scale", allow_none=True),
             param_dtype=check_float_dtype(param_dtype),
+            dtype=None if dtype is None else check_float_dtype(dtype, "dtype"),
         )
 
     def setup(self):

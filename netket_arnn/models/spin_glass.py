@@ -28,15 +28,15 @@ layer is learned).
 
 **Parameters** (collection ``"params"``; ``P`` = number of pairs with units, ``K = k + 1``):
 
-=========  ============  ================================================================
-name       shape         meaning, initial value
-=========  ============  ================================================================
-``skip``   ``(N,)``      skip weight :math:`a_i`, starts at :math:`2\beta`
-``bias``   ``(N,)``      bias :math:`c_i`, starts at :math:`2\beta h_i`
-``w``      ``(K, 2, P)`` chain weights, ``w[j, 0]``: unit ``j`` (innermost first) of the ``+`` chain
-``b``      ``(K, 2, P)`` chain biases, same layout
-``v``      ``(2, P)``    output weights :math:`v^+, v^-`
-=========  ============  ================================================================
+=========  ==============  ================================================================
+name       shape           meaning, initial value
+=========  ==============  ================================================================
+``skip``   ``(N,)``        skip weight :math:`a_i`, starts at :math:`2\beta`
+``bias``   ``(N,)``        bias :math:`c_i`, starts at :math:`2\beta h_i`
+``w``      ``(K, 2, P)``   chain weights, ``w[j, 0]``: unit ``j`` (innermost first) of the ``+`` chain
+``b``      ``(K, 2, P)``   chain biases, same layout
+``v``      ``(2, P)``      output weights :math:`v^+, v^-`
+=========  ==============  ================================================================
 
 ``w``, ``b``, ``v`` start i.i.d. :math:`\mathcal N(0, \text{init\_scale}^2)`
 (default 0.01), so the initial network is the "no-future" conditional
@@ -56,9 +56,16 @@ one weight per edge). See :func:`spin_glass_n_params`.
 :class:`netket_arnn.nn.SparseFirstLayer` (sparse). Sampling advances its state by one row per
 site and evaluates the chains of one row (:meth:`SpinGlassARNN.site_logits`): :math:`O(B N (k+1))`
 per site dense, :math:`O(B (W (k+1) + D))` sparse. The batched pass (``__call__``, ``logits``)
-is planned in :mod:`netket_arnn.models._spin_glass_passes` (folded site chunks, bounded memory);
-:meth:`~netket_arnn.models.PhysicsARNN.reference_logits` is the plain computation beside it.
-For much larger :math:`B N^2` use NetKet's ``chunk_size`` (``MCState(..., chunk_size=...)``).
+is planned in :mod:`~netket_arnn.models._spin_glass_dense` (folded site chunks) and
+:mod:`~netket_arnn.models._spin_glass_sparse` (frontier chunks), in batch tiles that fit the CPU
+caches; :meth:`~netket_arnn.models.PhysicsARNN.reference_logits` is the plain computation beside
+them. :meth:`SpinGlassARNN.log_prob_vjp` is the gradient of :math:`\sum_b g_b \log q(x_b)` in
+one pass with the backward written out, which the package's drivers use.
+
+**Precision.** ``param_dtype`` (float64 by default) holds the parameters; ``dtype`` is the
+arithmetic of the network (:meth:`from_hamiltonian` defaults to float32: the chains are
+elementwise transcendental work, several times faster in float32 on CPUs), while log q is
+accumulated in the parameter dtype. ``dtype=jnp.float64`` switches to full double precision.
 """
 
 from __future__ import annotations
@@ -79,9 +86,10 @@ from .._validation import (
     check_scale,
 )
 from ..nn.chains import signed_chain_sum
-from ..nn.dense import PackedFirstLayer
+from ..nn.dense import PackedFirstLayer, packed_index
 from ..nn.sparse import SparseFirstLayer, frontier_layout
-from ._spin_glass_passes import dense_logits, dense_slots, sparse_logits
+from ._spin_glass_dense import dense_log_prob_vjp, dense_logits
+from ._spin_glass_sparse import sparse_log_prob_vjp, sparse_logits
 from .base import PhysicsARNN, hashable
 
 __all__ = ["SpinGlassARNN", "spin_glass_n_params"]
@@ -154,6 +162,7 @@ class SpinGlassARNN(PhysicsARNN):
         sparse: bool | None = None,
         chunk_elements: int = 2**25,
         param_dtype: DType = jnp.float64,
+        dtype: DType = jnp.float32,
     ) -> SpinGlassARNN:
         r"""SK_kRSB network for ``H`` at inverse temperature ``beta`` (used for the start only).
 
@@ -169,7 +178,9 @@ class SpinGlassARNN(PhysicsARNN):
                 ``H.is_sparse``. ``True`` on a dense ``H`` uses its nonzero couplings as edges;
                 ``False`` on a sparse ``H`` builds the dense model from ``H.couplings``.
             chunk_elements: memory budget of the batched pass (numbers held at once).
-            param_dtype: ``jnp.float64`` (default) or ``jnp.float32``.
+            param_dtype: dtype of the parameters, ``jnp.float64`` (default) or ``jnp.float32``.
+            dtype: dtype of the network's arithmetic, ``jnp.float32`` (default: the precision
+                policy of the module doc) or ``jnp.float64``.
         """
         check_model_hamiltonian(H, "SpinGlassARNN")
         sparse = H.is_sparse if sparse is None else bool(sparse)
@@ -185,6 +196,7 @@ class SpinGlassARNN(PhysicsARNN):
             init_scale=check_scale(init_scale, "init_scale"),
             chunk_elements=check_positive_int(chunk_elements, "chunk_elements"),
             param_dtype=check_float_dtype(param_dtype),
+            dtype=check_float_dtype(dtype, "dtype"),
         )
 
     # -- static structure ----------------------------------------------------------------------
@@ -203,6 +215,8 @@ class SpinGlassARNN(PhysicsARNN):
         _check_k(self.k)
         check_beta(self.beta)
         check_float_dtype(self.param_dtype)
+        if self.dtype is not None:
+            check_float_dtype(self.dtype, "dtype")
         if self.couplings is None:
             raise ValueError("SpinGlassARNN needs `couplings`; build it with SpinGlassARNN.from_hamiltonian")
         shape = np.asarray(self.couplings).shape
@@ -225,6 +239,7 @@ class SpinGlassARNN(PhysicsARNN):
             learn_couplings=self.learn_couplings,
             couplings_init_scale=self.couplings_init_scale,
             param_dtype=dtype,
+            dtype=self.compute_dtype,
         )
         if self.edges is None:
             self.first_layer = PackedFirstLayer(**layer)
@@ -241,39 +256,89 @@ class SpinGlassARNN(PhysicsARNN):
         self.v = self.param("v", hidden, shape[1:], dtype)
 
     # -- the physics ----------------------------------------------------------------------------
-    def site_logits(self, xi: jax.Array, index) -> jax.Array:
+    def site_logits(self, xi: jax.Array, index, columns_from: int = 0) -> jax.Array:
         r""":math:`u_i = a_i \xi_{ii} + c_i + \sum_{l} v^+_{il}\phi^+_{il}(\xi_{il}) - v^-_{il}\phi^-_{il}(\xi_{il})`.
 
         ``xi``: ``(B, N)`` :math:`\xi_{i\cdot}`. Reads one row of pair parameters (dense: the
-        pairs ``(i, l > i)``; sparse: the frontier of ``i``): nothing of size ``N^2``.
+        pairs ``(i, l > i)``; sparse: the frontier of ``i``): nothing of size ``N^2``. Dense, only
+        the columns ``l >= columns_from`` are read (a static bound; every ``l > i`` must be in it).
         """
         batch, n = xi.shape
         if self.edges is None:
-            slots = dense_slots(index, jnp.arange(n), n, self.n_pairs)  # (N,), padding where l <= i
-            xi_cols = xi
+            cols = jnp.arange(columns_from, n)
+            slots = jnp.where(cols > index, packed_index(index, cols, n), self.n_pairs)  # P where l <= i
+            xi_cols = xi[:, columns_from:]
         else:
             layout = self.first_layer.layout
             slots = jnp.asarray(layout.slot_index)[index]  # (W,)
             cols = jnp.asarray(layout.cols)[index]  # (W,), padding = N
             xi_cols = jnp.concatenate([xi, jnp.zeros((batch, 1), xi.dtype)], axis=1)[:, cols]
-        direct = self.skip[index] * jax.lax.dynamic_index_in_dim(xi, index, axis=1, keepdims=False) + self.bias[index]
+        dtype = self.compute_dtype
+        diag = jax.lax.dynamic_index_in_dim(xi, index, axis=1, keepdims=False)
+        direct = self.skip[index].astype(dtype) * diag + self.bias[index].astype(dtype)
         if self.n_pairs == 0:
             return direct
         # padding slots (index P) read pair P-1 and are switched off through v = 0
         valid = slots < self.n_pairs
         idx = jnp.minimum(slots, self.n_pairs - 1)
         v = jnp.where(valid, self.v[..., idx], 0.0)
+        row = tuple(p.astype(dtype) for p in (self.w[..., idx], self.b[..., idx], v))
         # materialise the gathered row first: fused into the chain's loop, the gather made the
         # per-site cost ~4x that of the chain itself (XLA CPU)
-        w, b, v = jax.lax.optimization_barrier((self.w[..., idx], self.b[..., idx], v))
+        w, b, v = jax.lax.optimization_barrier(row)
         return direct + signed_chain_sum(xi_cols, w, b, v)
+
+    def sampling_site_logits(self, xi: jax.Array, index) -> jax.Array:
+        """:meth:`site_logits` while sampling: dense, the sites are cut into segments and each reads
+        only the columns its segment can use (a static window per segment, ``lax.switch``), about
+        half the work of reading all ``N`` columns at every site."""
+        n = self.hilbert.size
+        segments = min(8, n // 32)
+        if self.edges is not None or segments < 2:
+            return self.site_logits(xi, index)
+        bounds = np.linspace(0, n, segments + 1).astype(int)
+        branches = [lambda xi, i, lo=int(lo): self.site_logits(xi, i, columns_from=lo + 1) for lo in bounds[:-1]]
+        segment = jnp.sum(index >= jnp.asarray(bounds[1:-1]))
+        return jax.lax.switch(segment, branches, xi, index)
+
+    def _compute_params(self):
+        """``skip, bias, w, b, v`` in the arithmetic dtype."""
+        dtype = self.compute_dtype
+        return tuple(p.astype(dtype) for p in (self.skip, self.bias, self.w, self.b, self.v))
 
     # -- planned batched pass ----------------------------------------------------------------------
     def logits(self, x: jax.Array) -> jax.Array:
-        r"""All logits :math:`u_i(x_{<i})` in bounded memory (:mod:`~netket_arnn.models._spin_glass_passes`)."""
+        r"""All logits :math:`u_i(x_{<i})` in cache-sized pieces (differentiable by JAX)."""
         options = dict(k=self.k, chunk_elements=int(self.chunk_elements))
-        params = (self.skip, self.bias, self.w, self.b, self.v)
-        if self.edges is None:
-            return dense_logits(x, self.first_layer.rows(), *params, **options)
+        params = self._compute_params()
         layer = self.first_layer
-        return sparse_logits(x, layer.stored(), layer.layout, *params, **options)
+        if self.edges is None:
+            return dense_logits(x, layer.rows().astype(x.dtype), *params, **options)
+        return sparse_logits(x, layer.stored().astype(x.dtype), layer.layout, *params, **options)
+
+    def log_prob_vjp(self, inputs: jax.Array, cotangent: jax.Array) -> dict:
+        r""":math:`\sum_b g_b \nabla_\theta \log q(x_b)` for ``(B, N)`` inputs and ``(B,)`` cotangents ``g``.
+
+        The same numbers as ``jax.vjp`` of :math:`\log q = 2\log\psi`, computed in one pass
+        with the chains' backward written out (several times faster on CPUs, nothing of size
+        :math:`B N^2` stored). Returns a pytree shaped like ``variables["params"]``, in
+        ``param_dtype``.
+        """
+        x = self.spins(inputs)
+        g = jnp.asarray(cotangent).reshape(-1).astype(x.dtype)
+        options = dict(k=self.k, chunk_elements=int(self.chunk_elements), learn_couplings=self.learn_couplings)
+        params = self._compute_params()
+        layer = self.first_layer
+        if self.edges is None:
+            J = layer.rows().astype(x.dtype)
+            dJ, *grads = dense_log_prob_vjp(x, J, *params, g, **options)
+            rows, cols = np.triu_indices(self.hilbert.size, 1)
+            d_kernel = dJ[rows, cols] + dJ[cols, rows]
+        else:
+            d_kernel, *grads = sparse_log_prob_vjp(
+                x, layer.stored().astype(x.dtype), layer.layout, *params, g, **options
+            )
+        out = dict(zip(("skip", "bias", "w", "b", "v"), grads, strict=True))
+        if self.learn_couplings:
+            out["first_layer"] = {"kernel": d_kernel}
+        return jax.tree.map(lambda a: a.astype(self.param_dtype), out)

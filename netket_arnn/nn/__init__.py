@@ -1,7 +1,15 @@
 """Building blocks of the physics-derived ARNNs: the first-layer protocol and its implementations
 (dense, packed triangle, sparse frontier, uniform), and log-sigmoid chains."""
 
-from .chains import log_sigmoid, log_sigmoid_chain, signed_chain_sum, signed_chain_terms
+from .chains import (
+    chain_units,
+    chain_vjp,
+    log_sigmoid,
+    log_sigmoid_and_slope,
+    log_sigmoid_chain,
+    signed_chain_sum,
+    signed_chain_terms,
+)
 from .dense import DenseFirstLayer, PackedFirstLayer, packed_index, packed_row, symmetric_from_packed
 from .first_layer import COUPLINGS_COLLECTION, FirstLayer, UniformFirstLayer, exclusive_cumsum, fields_from_rows
 from .sparse import FrontierLayout, SparseFirstLayer, frontier_fields, frontier_layout
@@ -14,11 +22,14 @@ __all__ = [
     "PackedFirstLayer",
     "SparseFirstLayer",
     "UniformFirstLayer",
+    "chain_units",
+    "chain_vjp",
     "exclusive_cumsum",
     "fields_from_rows",
     "frontier_fields",
     "frontier_layout",
     "log_sigmoid",
+    "log_sigmoid_and_slope",
     "log_sigmoid_chain",
     "packed_index",
     "packed_row",

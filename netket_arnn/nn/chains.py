@@ -80,3 +80,68 @@ def signed_chain_sum(xi: jax.Array, kernels: jax.Array, biases: jax.Array, out: 
         ``(B, ...)``. Slots with ``out == 0`` contribute exactly zero (padding).
     """
     return jnp.sum(signed_chain_terms(xi, kernels, biases, out), axis=-1)
+
+
+def log_sigmoid_and_slope(z: jax.Array) -> tuple[jax.Array, jax.Array]:
+    r""":math:`\log\sigma(z)` and its derivative :math:`\sigma(-z)`, both from one :math:`e^{-|z|}`."""
+    t = jnp.exp(-jnp.abs(z))
+    return jnp.minimum(z, 0.0) - jnp.log1p(t), jnp.where(z >= 0, t, 1.0) / (1.0 + t)
+
+
+def chain_units(xi: jax.Array, kernels: jax.Array, biases: jax.Array):
+    r"""Both signs' chains, keeping what their backward pass needs.
+
+    Args:
+        xi: inputs, broadcastable against ``kernels[j, s]``.
+        kernels, biases: ``(K, 2, ...)`` chain parameters (innermost unit first; axis 1 the sign).
+
+    Returns:
+        ``(units, outputs)``: ``units[s][j] = (input of unit j, σ(-z_j))`` and ``outputs[s] = φ^s``.
+        The slope comes from the same :math:`e^{-|z|}` as the value (on XLA CPU this measured
+        faster than recomputing it from the output with ``expm1``).
+    """
+    units, outputs = [], []
+    for sign in range(2):
+        chain, u = [], xi
+        for j in range(kernels.shape[0]):
+            y, slope = log_sigmoid_and_slope(biases[j, sign] + kernels[j, sign] * u)
+            chain.append((u, slope))
+            u = y
+        units.append(chain)
+        outputs.append(u)
+    return units, outputs
+
+
+def chain_vjp(
+    units, outputs, kernels: jax.Array, out: jax.Array, cotangent: jax.Array, *, axis: int = 0, wrt_input: bool
+):
+    r"""The backward pass of :math:`v^+\phi^+(\xi) - v^-\phi^-(\xi)`, written out.
+
+    Args:
+        units, outputs: from :func:`chain_units`.
+        kernels: ``(K, 2, ...)`` chain weights; out: ``(2, ...)`` output weights :math:`v^\pm`.
+        cotangent: the cotangent of every entry (broadcast shape of ``xi`` and the parameters).
+        axis: the (batch) axis the parameter gradients are summed over.
+        wrt_input: also return the gradient with respect to :math:`\xi`.
+
+    Returns:
+        ``(d_kernels, d_biases, d_out, d_xi)``; ``d_xi`` is ``None`` unless ``wrt_input``.
+    """
+    depth = kernels.shape[0]
+    dk = [[None, None] for _ in range(depth)]
+    db = [[None, None] for _ in range(depth)]
+    dv, dxi = [None, None], None
+    for sign in range(2):
+        c = cotangent if sign == 0 else -cotangent
+        dv[sign] = jnp.sum(c * outputs[sign], axis=axis)
+        delta = c * out[sign]
+        for j in range(depth - 1, -1, -1):
+            inner, slope = units[sign][j]
+            delta = delta * slope
+            db[j][sign] = jnp.sum(delta, axis=axis)
+            dk[j][sign] = jnp.sum(delta * inner, axis=axis)
+            delta = delta * kernels[j, sign]  # d/d (input of unit j)
+        if wrt_input:
+            dxi = delta if dxi is None else dxi + delta
+    stack = lambda parts: jnp.stack([jnp.stack(p) for p in parts])  # noqa: E731
+    return stack(dk), stack(db), jnp.stack(dv), dxi

@@ -86,7 +86,7 @@ class PackedFirstLayer(FirstLayer):
         return symmetric_from_packed(self.weights, self.n_sites)
 
     def row(self, s) -> jax.Array:
-        return packed_row(self.weights, s, self.n_sites)
+        return packed_row(self.weights, s, self.n_sites).astype(self.compute_dtype)
 
     def packed(self) -> jax.Array:
         """``(N(N-1)/2,)`` the stored upper triangle."""
@@ -116,7 +116,7 @@ class DenseFirstLayer(FirstLayer):
         return self._upper()
 
     def row(self, s) -> jax.Array:
-        row = jax.lax.dynamic_index_in_dim(self.weights, s, axis=0, keepdims=False)
+        row = jax.lax.dynamic_index_in_dim(self.weights, s, axis=0, keepdims=False).astype(self.compute_dtype)
         if self.learn_couplings:  # the mask of row s, O(N)
             row = jnp.where(jnp.arange(self.n_sites) > s, row, 0.0)
         return row

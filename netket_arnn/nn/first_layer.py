@@ -87,6 +87,12 @@ class FirstLayer(nn.Module):
     """learned couplings start at :math:`\\mathcal N(0, \\text{scale}^2)`; ``None`` starts from ``values``."""
     param_dtype: DType = jnp.float64
     """dtype of the stored couplings."""
+    dtype: DType | None = None
+    """dtype of the fields and of the sampling state (default: ``param_dtype``)."""
+
+    @property
+    def compute_dtype(self):
+        return jnp.dtype(self.param_dtype if self.dtype is None else self.dtype)
 
     # -- storage -------------------------------------------------------------------------------
     @property
@@ -133,8 +139,8 @@ class FirstLayer(nn.Module):
         r"""``(N, S)``: row ``s`` holds :math:`J_{s\cdot}`, the coupling of site ``s`` to every column."""
 
     def row(self, s) -> jax.Array:
-        r"""``(S,)`` row :math:`J_{s\cdot}` for a (traced) site ``s``."""
-        return jax.lax.dynamic_index_in_dim(self.rows(), s, axis=0, keepdims=False)
+        r"""``(S,)`` row :math:`J_{s\cdot}` for a (traced) site ``s``, in the compute dtype."""
+        return jax.lax.dynamic_index_in_dim(self.rows(), s, axis=0, keepdims=False).astype(self.compute_dtype)
 
     def add_row(self, state: jax.Array, s, coeff: jax.Array) -> jax.Array:
         r"""``state + coeff[:, None] * J[s]``: the one place where a row enters the state."""
@@ -152,9 +158,9 @@ class FirstLayer(nn.Module):
         """
         return fields_from_rows(x, self.rows())
 
-    def init_state(self, batch: int, dtype) -> jax.Array:
-        """``(B, S)`` zeros: the state before site 0."""
-        return jnp.zeros((batch, self.state_width), dtype)
+    def init_state(self, batch: int) -> jax.Array:
+        """``(B, S)`` zeros in the compute dtype: the state before site 0."""
+        return jnp.zeros((batch, self.state_width), self.compute_dtype)
 
     def update(self, state: jax.Array, x: jax.Array, index) -> jax.Array:
         r"""Advance the state from site ``index - 1`` to ``index``: :math:`\xi_{i} = \xi_{i-1} + J_{i-1} x_{i-1}`.
@@ -190,13 +196,13 @@ class UniformFirstLayer(FirstLayer):
             raise ValueError("UniformFirstLayer has no couplings to learn (all are equal by construction)")
 
     def rows(self) -> jax.Array:
-        return jnp.ones((self.n_sites, 1), self.param_dtype)
+        return jnp.ones((self.n_sites, 1), self.compute_dtype)
 
     def row(self, s) -> jax.Array:
-        return jnp.ones((1,), self.param_dtype)
+        return jnp.ones((1,), self.compute_dtype)
 
     def coupling_matrix(self) -> jax.Array:
         return 1.0 - jnp.eye(self.n_sites, dtype=self.param_dtype)
 
     def all_fields(self, x: jax.Array) -> jax.Array:
-        return exclusive_cumsum(x.astype(self.param_dtype), axis=1)[:, :, None]
+        return exclusive_cumsum(x.astype(self.compute_dtype), axis=1)[:, :, None]

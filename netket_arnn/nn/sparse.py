@@ -240,7 +240,7 @@ class SparseFirstLayer(FirstLayer):
     def add_row(self, state, s, coeff):
         layout = self.layout
         dst = jnp.asarray(layout.fwd_dst)[s]  # (Df,) later neighbours of s, padding = N
-        weights = _padded(self.weights)[jnp.asarray(layout.fwd_edge)[s]]
+        weights = _padded(self.weights.astype(state.dtype))[jnp.asarray(layout.fwd_edge)[s]]
         # only the later neighbours change; padding points one past the end and is dropped
         return state.at[:, dst].add(coeff[:, None] * weights[None, :], mode="drop")
 

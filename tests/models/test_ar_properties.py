@@ -42,37 +42,43 @@ _EA = na.edwards_anderson(nk.graph.Grid([2, 4], pbc=False), seed=2, h=0.2)
 
 # name -> (Hamiltonian, factory(dtype) -> model, exact: q equals the Boltzmann distribution)
 CASES = {
-    "H2ARNN": (_SK, lambda dt: H2ARNN.from_hamiltonian(_SK, BETA, param_dtype=dt), True),
+    "H2ARNN": (_SK, lambda dt: H2ARNN.from_hamiltonian(_SK, BETA, param_dtype=dt, dtype=dt), True),
     "H2ARNN-trainable": (
         _SK,
-        lambda dt: H2ARNN.from_hamiltonian(_SK, BETA, trainable=True, learn_couplings=True, param_dtype=dt),
+        lambda dt: H2ARNN.from_hamiltonian(_SK, BETA, trainable=True, learn_couplings=True, param_dtype=dt, dtype=dt),
         True,
     ),
-    "CW_N": (_CW, lambda dt: CurieWeissARNN.from_hamiltonian(_CW, BETA, param_dtype=dt), True),
+    "CW_N": (_CW, lambda dt: CurieWeissARNN.from_hamiltonian(_CW, BETA, param_dtype=dt, dtype=dt), True),
     "CW_N-trainable": (
         _CW,
-        lambda dt: CurieWeissARNN.from_hamiltonian(_CW, BETA, trainable=True, param_dtype=dt),
+        lambda dt: CurieWeissARNN.from_hamiltonian(_CW, BETA, trainable=True, param_dtype=dt, dtype=dt),
         True,
     ),
-    "CW_inf": (_CW, lambda dt: CurieWeissInfARNN.from_hamiltonian(_CW, 1.6, param_dtype=dt), False),
-    "1P": (_CW, lambda dt: OneParameterARNN.from_hamiltonian(_CW, BETA, param_dtype=dt), False),
-    "1L": (_SK, lambda dt: SingleLayerARNN.from_hamiltonian(_SK, BETA, param_dtype=dt), False),
-    "SK_RS": (_SK, lambda dt: SpinGlassARNN.from_hamiltonian(_SK, BETA, k=0, init_scale=0.3, param_dtype=dt), False),
+    "CW_inf": (_CW, lambda dt: CurieWeissInfARNN.from_hamiltonian(_CW, 1.6, param_dtype=dt, dtype=dt), False),
+    "1P": (_CW, lambda dt: OneParameterARNN.from_hamiltonian(_CW, BETA, param_dtype=dt, dtype=dt), False),
+    "1L": (_SK, lambda dt: SingleLayerARNN.from_hamiltonian(_SK, BETA, param_dtype=dt, dtype=dt), False),
+    "SK_RS": (
+        _SK,
+        lambda dt: SpinGlassARNN.from_hamiltonian(_SK, BETA, k=0, init_scale=0.3, param_dtype=dt, dtype=dt),
+        False,
+    ),
     "SK_2RSB-learned": (
         _SK,
         lambda dt: SpinGlassARNN.from_hamiltonian(
-            _SK, BETA, k=2, learn_couplings=True, couplings_init_scale=0.5, init_scale=0.3, param_dtype=dt
+            _SK, BETA, k=2, learn_couplings=True, couplings_init_scale=0.5, init_scale=0.3, param_dtype=dt, dtype=dt
         ),
         False,
     ),
     "SK_1RSB-sparse": (
         _EA,
-        lambda dt: SpinGlassARNN.from_hamiltonian(_EA, BETA, k=1, init_scale=0.3, param_dtype=dt),
+        lambda dt: SpinGlassARNN.from_hamiltonian(_EA, BETA, k=1, init_scale=0.3, param_dtype=dt, dtype=dt),
         False,
     ),
     "SK_1RSB-sparse-learned": (
         _EA,
-        lambda dt: SpinGlassARNN.from_hamiltonian(_EA, BETA, k=1, learn_couplings=True, init_scale=0.3, param_dtype=dt),
+        lambda dt: SpinGlassARNN.from_hamiltonian(
+            _EA, BETA, k=1, learn_couplings=True, init_scale=0.3, param_dtype=dt, dtype=dt
+        ),
         False,
     ),
 }

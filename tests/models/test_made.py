@@ -1,4 +1,4 @@
-"""MADE_dw baseline on NetKet's ARNNDense (netket_arnn.models.made)."""
+"""MADE_dw baseline on NetKet's ARNNDense (netket_arnn.models.made_baseline)."""
 
 import jax
 import jax.numpy as jnp

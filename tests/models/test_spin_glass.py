@@ -5,6 +5,7 @@ and 64 x 64 runs, the N = 200 memory budget) are marked slow.
 """
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +20,9 @@ from netket_arnn.exact import by_enumeration
 from netket_arnn.models.spin_glass import SpinGlassARNN, spin_glass_n_params
 from netket_arnn.nn import fields_from_rows
 from netket_arnn.nn.sparse import frontier_layout
+
+# exactness checks run in double precision (the models' default arithmetic is float32)
+_model = functools.partial(SpinGlassARNN.from_hamiltonian, dtype=jnp.float64)
 
 
 def _sk(n, seed=2):
@@ -88,18 +92,18 @@ def _cached_pass(model, variables, n_samples, seed=0):
 def test_from_hamiltonian_validates_input():
     H = _sk(5)
     with pytest.raises(TypeError, match="PairwiseIsing"):
-        SpinGlassARNN.from_hamiltonian(np.zeros((5, 5)), 1.0)
+        _model(np.zeros((5, 5)), 1.0)
     with pytest.raises(ValueError, match="beta"):
-        SpinGlassARNN.from_hamiltonian(H, 0.0)
+        _model(H, 0.0)
     with pytest.raises(ValueError, match="beta"):
-        SpinGlassARNN.from_hamiltonian(H, float("nan"))
+        _model(H, float("nan"))
     with pytest.raises(ValueError, match="non-negative integer"):
-        SpinGlassARNN.from_hamiltonian(H, 1.0, k=-1)
+        _model(H, 1.0, k=-1)
     for bad in (True, "1"):
         with pytest.raises(TypeError, match="non-negative integer"):
-            SpinGlassARNN.from_hamiltonian(H, 1.0, k=bad)
+            _model(H, 1.0, k=bad)
     with pytest.raises(ValueError, match="non-negative integer"):
-        SpinGlassARNN.from_hamiltonian(H, 1.0, k=1.5)
+        _model(H, 1.0, k=1.5)
     model = SpinGlassARNN(hilbert=H.hilbert, k=1)  # no couplings
     with pytest.raises(ValueError, match="couplings"):
         _init(model)
@@ -112,9 +116,9 @@ def test_from_hamiltonian_validates_input():
 def test_dense_parameter_count_is_the_papers(k):
     n = 7
     H = _sk(n)
-    model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=k)
+    model = _model(H, 1.0, k=k)
     assert _n_params(model) == (4 * k + 6) * n * (n - 1) // 2 + 2 * n == spin_glass_n_params(H, k)
-    learned = SpinGlassARNN.from_hamiltonian(H, 1.0, k=k, learn_couplings=True)
+    learned = _model(H, 1.0, k=k, learn_couplings=True)
     assert (
         _n_params(learned)
         == spin_glass_n_params(H, k) + n * (n - 1) // 2
@@ -128,7 +132,7 @@ def test_sparse_parameter_count_is_over_frontier_pairs(k):
     n = H.n_sites
     J = np.asarray(H.couplings)
     frontier_pairs = sum(1 for i in range(n) for l in range(i + 1, n) if J[:i, l].any())
-    model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=k, learn_couplings=True)
+    model = _model(H, 1.0, k=k, learn_couplings=True)
     vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=8)
     expected = (4 * k + 6) * frontier_pairs + 2 * n + H.n_edges
     assert vstate.n_parameters == expected == spin_glass_n_params(H, k, learn_couplings=True)
@@ -140,7 +144,7 @@ def test_initial_parameters_give_the_no_future_conditional():
     # do not react to x_i
     beta = 0.7
     for H in (_with_fields(_sk(6), 1), _with_fields(_ea(3), 2)):
-        model = SpinGlassARNN.from_hamiltonian(H, beta, k=1, init_scale=0.0)
+        model = _model(H, beta, k=1, init_scale=0.0)
         variables = _init(model)
         np.testing.assert_array_equal(variables["params"]["skip"], 2 * beta)
         np.testing.assert_allclose(variables["params"]["bias"], 2 * beta * np.asarray(H.fields))
@@ -149,17 +153,17 @@ def test_initial_parameters_give_the_no_future_conditional():
         expected = 2 * beta * (xi_diag + np.asarray(H.fields))
         np.testing.assert_allclose(_logits(model)(variables, x), expected, atol=1e-13)
     # the default start is small and random
-    params = _init(SpinGlassARNN.from_hamiltonian(_sk(6), beta, k=1))["params"]
+    params = _init(_model(_sk(6), beta, k=1))["params"]
     assert 0 < float(jnp.std(params["w"])) < 0.05
 
 
 def test_learned_first_layer_start():
     H = _sk(6)
-    model = SpinGlassARNN.from_hamiltonian(H, 1.0, learn_couplings=True, couplings_init_scale=0.01)
+    model = _model(H, 1.0, learn_couplings=True, couplings_init_scale=0.01)
     params = _init(model)["params"]
     kernel = params["first_layer"]["kernel"]
     assert kernel.shape == (15,) and 0 < float(jnp.std(kernel)) < 0.05
-    model = SpinGlassARNN.from_hamiltonian(H, 1.0, learn_couplings=True)  # default: from H's couplings
+    model = _model(H, 1.0, learn_couplings=True)  # default: from H's couplings
     params = _init(model)["params"]
     rows, cols = np.triu_indices(6, 1)
     np.testing.assert_allclose(params["first_layer"]["kernel"], np.asarray(H.couplings)[rows, cols])
@@ -169,14 +173,13 @@ def test_learned_first_layer_start():
 
 # -- exactness of the machinery -------------------------------------------------------------------
 _MODELS = {
-    "dense-k0": lambda: SpinGlassARNN.from_hamiltonian(_with_fields(_sk(7), 0), 0.9, k=0, init_scale=0.4),
-    "dense-learned": lambda: SpinGlassARNN.from_hamiltonian(
-        _sk(7), 0.9, k=2, learn_couplings=True, couplings_init_scale=0.5, init_scale=0.4
-    ),
-    "sparse-learned": lambda: SpinGlassARNN.from_hamiltonian(
+    "dense-k0": lambda: _model(_with_fields(_sk(7), 0), 0.9, k=0, init_scale=0.4),
+    "dense-learned": lambda: _model(_sk(7), 0.9, k=2, learn_couplings=True, couplings_init_scale=0.5, init_scale=0.4),
+    "sparse-learned": lambda: _model(
         _with_fields(_ea(3, pbc=False), 1), 0.9, k=2, learn_couplings=True, couplings_init_scale=0.5, init_scale=0.4
     ),
 }
+# (the dense models have 7 sites: an odd number, padded to whole chunks)
 
 
 @pytest.mark.parametrize("name", list(_MODELS))
@@ -222,6 +225,15 @@ def test_cached_conditional_matches_full_conditionals(name):
     np.testing.assert_allclose(lp[..., 0].sum(-1), _log_q(model, variables, x.astype(jnp.float64)), atol=1e-12)
 
 
+def test_segmented_sampling_pass_matches_full_conditionals():
+    # from N = 64 on, sampling reads each segment's columns through its own static window
+    model = _model(_with_fields(_sk(70), 3), 0.9, k=1, init_scale=0.4)
+    variables = _init(model, seed=4)
+    x, cached = _cached_pass(model, variables, n_samples=16)
+    full = jax.jit(lambda v, y: model.apply(v, y, method=model.conditionals))(variables, x)
+    np.testing.assert_allclose(cached, full, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", ["dense-learned", "sparse-learned"])
 def test_gradients_match_finite_differences(name):
     # several chunks and column segments, so the rematerialised backward pass is exercised
@@ -254,8 +266,8 @@ def test_dense_equals_sparse_on_a_sparse_instance(learn):
     H = _with_fields(_ea(4), 3)
     n = H.n_sites
     opts = dict(k=1, learn_couplings=learn, couplings_init_scale=0.5, init_scale=0.5)
-    sparse = SpinGlassARNN.from_hamiltonian(H, 0.8, **opts)
-    dense = SpinGlassARNN.from_hamiltonian(H, 0.8, sparse=False, **opts)
+    sparse = _model(H, 0.8, **opts)
+    dense = _model(H, 0.8, sparse=False, **opts)
     vs = _init(sparse, seed=1)
     vd = _init(dense, seed=2)
 
@@ -291,7 +303,7 @@ def test_dense_equals_sparse_on_a_sparse_instance(learn):
 @pytest.mark.parametrize(("dtype", "sparse"), [(jnp.float32, False), (jnp.float64, True)])
 def test_samples_in_mcstate(dtype, sparse):
     H = _ea(3) if sparse else _sk(9)
-    model = SpinGlassARNN.from_hamiltonian(H, 1.2, k=2, param_dtype=dtype)
+    model = _model(H, 1.2, k=2, param_dtype=dtype, dtype=dtype)
     vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=64, chunk_size=16, seed=0)
     samples = np.asarray(vstate.samples).reshape(-1, H.n_sites)
     assert samples.shape == (64, H.n_sites) and set(np.unique(samples)) <= {-1, 1}
@@ -309,7 +321,7 @@ def test_samples_in_mcstate(dtype, sparse):
 @pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
 def test_chi_square_against_own_distribution(dtype):
     H = _with_fields(_sk(6), 5)
-    model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=1, init_scale=0.5, param_dtype=dtype)
+    model = _model(H, 1.0, k=1, init_scale=0.5, param_dtype=dtype, dtype=dtype)
     n_samples = 20000
     vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=n_samples, seed=11, sampler_seed=12)
     samples = np.asarray(vstate.samples).reshape(-1, 6)
@@ -329,22 +341,46 @@ def test_chi_square_against_own_distribution(dtype):
 
 
 def test_batched_pass_memory_stays_within_budget():
-    # compile only: XLA's buffer assignment for the value-and-grad of log q. In one block it
-    # holds O(B N^2 (4K + 2)) numbers; chunked, it stays within `chunk_elements` numbers.
-    n, batch, k = 40, 200, 2
-    per_site = batch * n * (4 * (k + 1) + 2)  # numbers per site in a square pass
+    # compile only: XLA's buffer assignment for the value-and-grad of log q. The planned pass
+    # holds one batch tile of folded blocks at a time and keeps only the chunk bases for the
+    # backward pass: far below a (B, N, N) pass, linear in the batch, smaller on a small budget.
+    n, k = 40, 2
     H = _sk(n)
 
-    def temp_bytes(chunk_elements):
-        model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=k, chunk_elements=chunk_elements)
+    def temp_bytes(batch, chunk_elements):
+        model = _model(H, 1.0, k=k, chunk_elements=chunk_elements)
         variables = _init(model)
         loss = jax.value_and_grad(lambda p, v, x: jnp.sum(model.apply({**v, "params": p}, x)))
         compiled = jax.jit(loss).lower(variables["params"], variables, _spins(n, batch, 0)).compile()
         return compiled.memory_analysis().temp_size_in_bytes
 
-    assert temp_bytes(2**40) > per_site * n * 8 / 3
-    budget = 8 * per_site
-    assert temp_bytes(budget) <= 8 * budget
+    square = 200 * n * n * (4 * (k + 1) + 2) * 8  # one (B, N, N) pass's numbers, in bytes
+    assert temp_bytes(200, 2**25) < square / 4
+    assert temp_bytes(800, 2**25) < 4.5 * temp_bytes(200, 2**25)
+    assert temp_bytes(200, 2**12) < temp_bytes(200, 2**25) / 2
+
+
+@pytest.mark.parametrize("name", ["dense-k0", "dense-learned", "sparse-learned", "sparse-fixed-k2"])
+def test_fused_gradient_equals_autodiff_of_the_reference(name):
+    # log_prob_vjp (one pass, backward written out) against jax.vjp of the plain reference
+    # computation, on a batch that is not a multiple of the tile and sizes that need padding
+    factory = _MODELS.get(name) or (lambda: _model(_with_fields(_ea(3), 4), 0.9, k=2, init_scale=0.4))
+    model = dataclasses.replace(factory(), chunk_elements=3000)
+    variables = _init(model, seed=9)
+    params, rest = variables["params"], {k: v for k, v in variables.items() if k != "params"}
+    x = _spins(model.hilbert.size, 23, 5)
+    g = jnp.asarray(np.random.default_rng(2).normal(size=23))
+
+    def log_q(p):
+        u = model.apply({**rest, "params": p}, x, method=model.reference_logits)
+        return jnp.sum(jax.nn.log_sigmoid(x * u), axis=-1)
+
+    (expected,) = jax.vjp(log_q, params)[1](g)
+    fused = jax.jit(lambda v: model.apply(v, x, g, method=model.log_prob_vjp))(variables)
+    assert jax.tree.structure(fused) == jax.tree.structure(expected)
+    for got, want in zip(jax.tree.leaves(fused), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    assert all(float(jnp.max(jnp.abs(leaf))) > 0 for leaf in jax.tree.leaves(fused))
 
 
 # -- slow: training and scale ---------------------------------------------------------------------
@@ -361,7 +397,7 @@ def test_sk_1rsb_reaches_exact_free_energy_n16():
     n, beta = 16, 1.5
     H = na.sherrington_kirkpatrick(n, seed=1)
     f_exact = by_enumeration(H, beta).free_energy
-    model = SpinGlassARNN.from_hamiltonian(H, 0.1, k=1)
+    model = _model(H, 0.1, k=1)
     sampler = nk.sampler.ARDirectSampler(H.hilbert)
     variables = _init(model, seed=0)
     rest = {k: v for k, v in variables.items() if k != "params"}
@@ -398,7 +434,7 @@ def test_sk_1rsb_reaches_exact_free_energy_n16():
 @pytest.mark.slow
 def test_memory_of_n200_batch2000_k2_under_4gb():
     n, batch, k = 200, 2000, 2
-    model = SpinGlassARNN.from_hamiltonian(_sk(n), 1.0, k=k)
+    model = _model(_sk(n), 1.0, k=k)
     variables = _init(model)
     x = _spins(n, batch, 0)
     loss = jax.value_and_grad(lambda p, v, x: jnp.sum(model.apply({**v, "params": p}, x)))
@@ -412,10 +448,10 @@ def test_memory_of_n200_batch2000_k2_under_4gb():
 def test_large_systems_run_end_to_end_with_chunk_size(which):
     if which == "dense-1000-k1":
         H = _sk(1000)
-        model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=1)
+        model = _model(H, 1.0, k=1)
     else:
         H = _ea(64, pbc=True)
-        model = SpinGlassARNN.from_hamiltonian(H, 1.0, k=2)
+        model = _model(H, 1.0, k=2)
     vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=16, chunk_size=8, seed=0)
     samples = vstate.sample().reshape(-1, H.n_sites)
     assert set(np.unique(np.asarray(samples))) <= {-1, 1}

@@ -104,7 +104,7 @@ def test_recurrence_reproduces_the_batched_fields(name):
     full = np.asarray(layer.apply(variables, x, method=layer.all_fields))
     update = jax.jit(lambda state, i: layer.apply(variables, state, x, i, method=layer.update))
     # start from garbage: index 0 restarts the state from zero (a new sampling pass)
-    state = jnp.full((4, layer.apply(variables, 4, jnp.float64, method=layer.init_state).shape[1]), 3.0)
+    state = jnp.full((4, layer.apply(variables, 4, method=layer.init_state).shape[1]), 3.0)
     for i in range(N):
         state = update(state, i)
         live = slice(i, None) if full.shape[-1] == N else slice(None)  # columns l >= i

@@ -17,7 +17,8 @@ import argparse
 import os
 import sys
 
-from ._args import HelpFormatter, finite_float, non_negative_int, positive_float, positive_int
+from ._args import HelpFormatter, non_negative_int, plain, positive_float, positive_int
+from ._system import add_system_arguments, build_system
 
 NAME = "sample"
 
@@ -26,21 +27,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         NAME,
         help="draw equilibrium Monte Carlo samples and write a dataset with its diagnostics",
-        description=__doc__,
+        description=plain(__doc__),
         formatter_class=HelpFormatter,
     )
-    g = p.add_argument_group("system")
-    g.add_argument("--system", choices=["cw", "sk", "ea", "file"], default="sk", help="which Hamiltonian")
-    g.add_argument("--n", type=positive_int, default=None, help="number of spins (cw: 100, sk: 20)")
-    g.add_argument("--J", type=finite_float, default=1.0, help="Curie–Weiss coupling")
-    g.add_argument("--h", type=finite_float, default=0.0, help="Curie–Weiss field")
-    g.add_argument("--seed", type=non_negative_int, default=1, help="instance seed (sk, ea)")
-    g.add_argument(
-        "--lattice", type=positive_int, nargs="+", default=[4, 4], metavar="L", help="ea: lattice extent, e.g. 4 4"
-    )
-    g.add_argument("--pbc", action="store_true", help="ea: periodic boundaries")
-    g.add_argument("--couplings", choices=["gaussian", "pm1"], default="gaussian", help="ea: coupling distribution")
-    g.add_argument("--instance", default=None, help="file: instance (.npz from netket_arnn.save_instance)")
+    add_system_arguments(p, default="sk")
 
     g = p.add_argument_group("sampling")
     g.add_argument("--beta", type=positive_float, required=True, help="inverse temperature")
@@ -71,7 +61,6 @@ def run(args) -> int:
     import jax.numpy as jnp
 
     from ..data import EquilibrationWarning, sample_boltzmann
-    from .anneal import build_system
 
     H, label = build_system(args)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))

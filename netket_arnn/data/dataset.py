@@ -27,6 +27,7 @@ import jax
 import netket as nk
 import numpy as np
 
+from .._io import atomic_write
 from .._validation import check_beta, check_pairwise
 from ..operators import PairwiseIsing
 from .diagnostics import Diagnostics, diagnose
@@ -192,7 +193,7 @@ class BoltzmannDataset:
 
     # -- files ----------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Write the dataset to one compressed ``.npz`` file (format in the module doc)."""
+        """Write the dataset to one compressed ``.npz`` file (format in the module doc), atomically."""
         header = {
             "format": _FORMAT,
             "n_sites": self.n_sites,
@@ -212,8 +213,7 @@ class BoltzmannDataset:
                 arrays["edge_weights"] = np.asarray(H.edge_weights)
             else:
                 arrays["couplings"] = np.asarray(H.couplings)
-        with open(path, "wb") as f:
-            np.savez_compressed(f, header=np.array(json.dumps(header)), **arrays)
+        atomic_write(path, lambda f: np.savez_compressed(f, header=np.array(json.dumps(header)), **arrays))
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, warn: bool = True) -> BoltzmannDataset:

@@ -19,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 
 import flax.serialization
 import jax
 import numpy as np
+
+from .._io import atomic_write
 
 __all__ = ["check_fits", "check_signature", "load_checkpoint", "run_signature", "save_checkpoint"]
 
@@ -33,20 +34,7 @@ FORMAT = "netket-arnn anneal checkpoint v1"
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:
     """Write ``payload`` (see the module doc) to ``path`` via a temporary file and :func:`os.replace`."""
     data = flax.serialization.msgpack_serialize({"format": FORMAT, **payload})
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda f: f.write(data))
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:

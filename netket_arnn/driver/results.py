@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import jax
 import numpy as np
+
+from .._io import atomic_write
 
 __all__ = [
     "AnnealRecord",
@@ -208,19 +209,7 @@ def write_json_atomic(path: str | os.PathLike, data, *, indent: int | None = 1) 
     version or the new one. ``data`` must already be JSON-able without NaN or infinity.
     """
     text = json.dumps(data, indent=indent, allow_nan=False) + "\n"
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def optimizer_settings(optimizer_state) -> dict:

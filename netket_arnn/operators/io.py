@@ -10,6 +10,7 @@ import zlib
 import netket as nk
 import numpy as np
 
+from .._io import atomic_write
 from .._validation import check_pairwise, check_positive_int
 from .pairwise import PairwiseIsing
 
@@ -32,15 +33,7 @@ def save_instance(H: PairwiseIsing, path: str | os.PathLike) -> None:
     else:
         arrays["couplings"] = np.asarray(H.couplings)
     header = {"format": _FORMAT, "n_sites": H.n_sites, "dtype": H.dtype.name, "metadata": H.metadata}
-    # Written beside the target and renamed: an interrupted save never leaves a partial file.
-    partial = f"{os.fspath(path)}.partial-{os.getpid()}"
-    try:
-        with open(partial, "wb") as f:
-            np.savez(f, header=np.array(json.dumps(header)), **arrays)
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+    atomic_write(path, lambda f: np.savez(f, header=np.array(json.dumps(header)), **arrays))
 
 
 def load_instance(path: str | os.PathLike) -> PairwiseIsing:

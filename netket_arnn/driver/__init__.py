@@ -1,6 +1,7 @@
 """Training drivers: the variational free-energy driver, β schedules, annealing and its results.
 
-One job per module: :mod:`.free_energy` (the driver), :mod:`.annealing` (the protocol),
+One job per module: :mod:`.free_energy` (the driver), :mod:`.estimator` (f[q] and its gradient on
+samples), :mod:`.annealing` (the protocol),
 :mod:`.results` (records, table, JSON), :mod:`.checkpoint` (saving and resuming a run),
 :mod:`.callbacks` (early stopping), :mod:`.schedules` (β as a function of the step),
 :mod:`.divergence` (non-finite steps), :mod:`.exact_parameters` (the no-training modes),
@@ -10,7 +11,8 @@ One job per module: :mod:`.free_energy` (the driver), :mod:`.annealing` (the pro
 from .annealing import AnnealInterrupted, ESSWarning, anneal
 from .callbacks import PlateauStopping
 from .divergence import DivergenceError, RollbackWarning
-from .free_energy import VariationalFreeEnergy, free_energy_and_grad
+from .estimator import free_energy_and_grad, has_fused_gradient
+from .free_energy import VariationalFreeEnergy
 from .max_likelihood import MaximumLikelihood, negative_log_likelihood
 from .results import AnnealRecord, AnnealResult, load_results, optimizer_settings
 from .schedules import ConstantBeta, LinearBeta, StepwiseBeta, beta_grid
@@ -31,6 +33,7 @@ __all__ = [
     "anneal",
     "beta_grid",
     "free_energy_and_grad",
+    "has_fused_gradient",
     "load_results",
     "negative_log_likelihood",
     "optimizer_settings",

@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import flax.serialization
-import jax
 import jax.numpy as jnp
 import netket as nk
 from netket import jax as nkjax
@@ -46,11 +44,12 @@ from netket.utils.types import PyTree
 
 from .._compat import get_forward_operator, sample_with_log_prob
 from .._validation import check_beta, check_non_negative_int
-from ..observables import iid_statistics, local_values, model_machine_pow
+from ..observables import model_machine_pow
 from .checkpoint import check_fits
 from .divergence import ON_NAN, DivergenceError, RollbackWarning, apply_scaled_gradient, non_finite
+from .estimator import free_energy_and_grad
 
-__all__ = ["DivergenceError", "RollbackWarning", "VariationalFreeEnergy", "free_energy_and_grad"]
+__all__ = ["DivergenceError", "RollbackWarning", "VariationalFreeEnergy"]
 
 
 class VariationalFreeEnergy(AbstractOptimizationDriver):
@@ -298,89 +297,6 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
             f"VariationalFreeEnergy(step_count={self.step_count}, beta={self._beta:g}, "
             f"hamiltonian={self._ham!r}, state={self.state})"
         )
-
-
-def free_energy_and_grad(vstate, hamiltonian, beta, *, samples=None, log_q=None):
-    r"""Statistics of the local values and the unbiased gradient of :math:`f[q]` on ``samples``.
-
-    Args:
-        vstate: ``MCState`` of a normalised ARNN.
-        hamiltonian: classical Hamiltonian with ``energy(x)``, a jax pytree.
-        beta: inverse temperature.
-        samples: ``(..., N)`` independent samples of :math:`q` (default ``vstate.samples``).
-        log_q: their log-probabilities, if already known (e.g. from the sampler); else the model
-            is evaluated.
-
-    Returns:
-        ``(stats, grad)``: a dict of ``Stats`` (``free_energy, energy, entropy,
-        abs_magnetization``) and the gradient of :math:`f[q]` w.r.t. ``vstate.parameters``.
-    """
-    if samples is None:
-        samples = vstate.samples
-    return _free_energy_and_grad(
-        vstate.model,
-        vstate.chunk_size,
-        model_machine_pow(vstate.model),
-        has_fused_gradient(vstate.model),
-        vstate.parameters,
-        vstate.model_state,
-        samples,
-        log_q,
-        hamiltonian,
-        beta,
-    )
-
-
-def has_fused_gradient(model) -> bool:
-    r"""Whether ``model`` computes :math:`\sum_b g_b\nabla\log q(x_b)` itself (a ``log_prob_vjp`` method)."""
-    return callable(getattr(type(model), "log_prob_vjp", None))
-
-
-@partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def _free_energy_and_grad(
-    model, chunk_size, machine_pow, fused, params, model_state, σ, log_q_values, hamiltonian, beta
-):
-    σ = σ.reshape((-1, σ.shape[-1]))
-    n_samples = σ.shape[0]
-
-    def log_q(w, ms, x):
-        return machine_pow * jnp.real(model.apply({"params": w, **ms}, x))
-
-    if fused:
-        # bounded memory by construction: the model's pass works in cache-sized tiles
-        if log_q_values is None:
-            log_q_values = log_q(params, model_state, σ)
-
-        def vjp_fun(cotangent):
-            grad = model.apply({"params": params, **model_state}, σ, cotangent, method=model.log_prob_vjp)
-            return (jax.tree.map(lambda p, g: g.astype(p.dtype), params, grad),)
-
-    elif chunk_size is None:
-        primal, vjp_fun = nkjax.vjp(lambda w: log_q(w, model_state, σ), params)
-        log_q_values = primal if log_q_values is None else log_q_values
-    else:
-        if log_q_values is None:
-            log_q_values = nkjax.apply_chunked(log_q, in_axes=(None, None, 0), chunk_size=chunk_size)(
-                params, model_state, σ
-            )
-        vjp_fun = nkjax.vjp_chunked(
-            log_q,
-            params,
-            model_state,
-            σ,
-            chunk_size=chunk_size,
-            chunk_argnums=2,
-            nondiff_argnums=(1, 2),
-        )
-
-    log_q_values = jnp.reshape(log_q_values, (-1,))
-    values = local_values(hamiltonian.energy(σ), log_q_values, σ, beta)
-    stats = {name: iid_statistics(v) for name, v in values.items()}
-    # Unbiased sample covariance of f_loc with ∇log q (1/(M-1), not 1/M: the baseline is
-    # estimated on the same samples).
-    centred = (values["free_energy"] - stats["free_energy"].mean) / (n_samples - 1)
-    (grad,) = vjp_fun(centred.astype(log_q_values.dtype))
-    return stats, grad
 
 
 def _check_inputs(hamiltonian, vstate) -> None:

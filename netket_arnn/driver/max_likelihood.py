@@ -41,7 +41,7 @@ from netket.utils.types import PyTree
 from .._validation import check_positive_int, check_real, check_seed
 from ..observables import iid_statistics, model_machine_pow
 from .checkpoint import check_fits
-from .free_energy import has_fused_gradient
+from .estimator import has_fused_gradient
 
 __all__ = ["MaximumLikelihood", "negative_log_likelihood"]
 

@@ -67,7 +67,6 @@ napoleon_attr_annotations = True
 # -- HTML ------------------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
 html_title = f"netket-arnn {release}"
-html_static_path = ["_static"]
 html_theme_options = {
     "show_toc_level": 2,
     # The sidebar lists pages down to the API subpackages; the ~200 symbol pages stay out of it,

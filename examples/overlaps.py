@@ -1,0 +1,354 @@
+r"""Overlap distributions P(q) of arXiv:2302.08347, drawn over the paper's published histograms.
+
+What it shows. The overlap :math:`q_{ab} = \frac1N \sum_i a_i b_i` of two independent samples of
+a network measures how its probability mass is spread over the states of the system
+(:func:`netket_arnn.observables.overlap_distribution`; here through
+``netket_arnn.anneal(..., overlaps=True)``, which stores P(q) in every record).
+
+- Curie–Weiss, N = 200, at β = 1.2 and 1.3 (ferromagnetic phase): the exact distribution (CW_N
+  at its exact parameters) has two peaks at :math:`q = \pm m^2`-like values and almost no weight
+  at :math:`q = 0`. Nets that cannot represent the two symmetric magnetised states at once put
+  spurious weight near :math:`q = 0` or on a single peak.
+- Sherrington–Kirkpatrick, N = 200, at β = 1.5 (spin-glass phase): the replica-symmetry-breaking
+  nets (SK_1RSB, SK_2RSB) spread weight between the peaks at :math:`\pm q_\text{EA}`, the
+  hallmark of RSB, where SK_RS and 1L do not.
+
+What the paper reported (``examples/data/paper/overlaps_table.csv``, histograms of bin width
+0.02): CW at β = 1.2: weight at :math:`|q| < 0.1` of 0.012 for CW_N, 0.001 for CW_∞, 0.13 for 1P
+and 1L; SK at β = 1.5 (mean over seeds 1 … 9): weight at :math:`|q| < 0.1` of 0.07 for SK_1RSB and
+SK_2RSB against 0.048 for SK_RS and 1L, :math:`\langle q^2\rangle` 0.20 against 0.23. Our
+histograms are re-binned to the paper's bins; ours dark, the paper's light. At h = 0 the model
+is symmetric under the global flip x → -x and so is its P(q); a trained network may settle in one
+of the two mirror halves of the state space (it costs at most ln 2/(βN) of free energy), so ours
+are drawn flip-symmetrised, (P(q) + P(-q))/2 (the P(q) of the network with a random global flip
+after sampling); the CSV keeps the raw histogram and the JSON the raw ⟨q⟩ (0 for a symmetric
+network).
+
+Modes (each writes ``overlaps.csv`` (ours and the paper's per bin), ``overlaps.json`` and
+``overlaps.png`` into ``--out``; runs are saved after each β under ``runs/`` and reused when the
+script is run again):
+
+- ``--smoke``: seconds, N = 12; only checks the pipeline.
+- default (quick, about 3 minutes on 2 CPU cores): CW N = 200 with CW_N, CW_∞, 1P, 1L (β = 0.1 …
+  1.3 step 0.1, Adam 5e-3 (the CW nets' parameters scale as 1/N: a larger step is noise),
+  batch 500, 100 steps per β); SK N = 200, seed 1 only, with SK_RS, SK_1RSB and 1L (β = 0.1 …
+  1.5 step 0.2, Adam 1e-2, 40 steps per β, float32 for speed): ours is one instance, the paper's
+  a nine-instance mean. The Curie–Weiss histograms match the paper's; the SK nets, trained for a
+  few minutes instead of hours, do not: at β = 1.5 they have lost entropy and sit in one valley
+  (raw ⟨q⟩ ≈ 0.6, ⟨q²⟩ twice the paper's), which the figure shows.
+- ``--full``: the paper's protocol and nets (MADE_21/22 on CW, SK_2RSB and MADE_23/32 on SK, SK
+  seeds 1 … 9): meant for a GPU.
+
+    python examples/overlaps.py [--smoke | --full] [--out results/overlaps/quick]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import netket as nk  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _gallery as gallery  # noqa: E402
+
+import netket_arnn as na  # noqa: E402
+from netket_arnn.models import (  # noqa: E402
+    CurieWeissARNN,
+    CurieWeissInfARNN,
+    OneParameterARNN,
+    SingleLayerARNN,
+    SpinGlassARNN,
+    made,
+)
+
+NAME = "overlaps"
+BIN_EDGES = np.linspace(-1.0, 1.0, 101)  # the paper's 100 bins of width 0.02
+# The paper's file names some nets differently.
+PAPER_NAMES = {
+    "CW_N": "CWARNN",
+    "CW_inf": "CWARNN_inf",
+    "1P": "1Par",
+    "1L": "SL",
+    "SK_RS": "SK_0rsb",
+    "SK_1RSB": "SK_1rsb",
+    "SK_2RSB": "SK_2rsb",
+}
+
+
+def _net(kind, **options):
+    def build(H, beta, dtype):
+        if kind == "made":
+            return made(H.hilbert, param_dtype=dtype, **options)
+        return kind.from_hamiltonian(H, beta, param_dtype=dtype, **options)
+
+    return build
+
+
+NETS = {
+    "CW_N": _net(CurieWeissARNN),
+    "CW_inf": _net(CurieWeissInfARNN),
+    "1P": _net(OneParameterARNN),
+    "1L": _net(SingleLayerARNN),
+    "MADE_21": _net("made", depth=2, width=1),
+    "MADE_22": _net("made", depth=2, width=2),
+    "SK_RS": _net(SpinGlassARNN, k=0),
+    "SK_1RSB": _net(SpinGlassARNN, k=1),
+    "SK_2RSB": _net(SpinGlassARNN, k=2),
+    "MADE_23": _net("made", depth=2, width=3),
+    "MADE_32": _net("made", depth=3, width=2),
+}
+EXACT_NETS = {"CW_N"}
+CW_BETAS, SK_BETA = (1.2, 1.3), 1.5
+
+
+def _protocol(stop, step, steps, warmup, lr):
+    return gallery.Protocol(
+        betas=gallery.grid(0.1, stop, step),
+        steps_per_beta=steps,
+        warmup_steps=warmup,
+        n_samples=500,
+        n_final_samples=4000,
+        lr=lr,
+    )
+
+
+MODES = {
+    "smoke": dict(
+        cw=dict(
+            N=12,
+            nets=("CW_N", "1P"),
+            dtype="float64",
+            protocol=gallery.Protocol(
+                betas=CW_BETAS, steps_per_beta=2, warmup_steps=2, n_samples=64, n_final_samples=128, lr=1e-2
+            ),
+        ),
+        sk=dict(
+            N=12,
+            seeds=(1,),
+            nets=("SK_RS",),
+            dtype="float64",
+            protocol=gallery.Protocol(
+                betas=(SK_BETA,), steps_per_beta=2, warmup_steps=2, n_samples=64, n_final_samples=128, lr=1e-2
+            ),
+        ),
+    ),
+    "quick": dict(
+        cw=dict(
+            N=200, nets=("CW_N", "CW_inf", "1P", "1L"), dtype="float64", protocol=_protocol(1.3, 0.1, 100, 200, 5e-3)
+        ),
+        sk=dict(
+            N=200,
+            seeds=(1,),
+            nets=("SK_RS", "SK_1RSB", "1L"),
+            dtype="float32",
+            protocol=_protocol(1.5, 0.2, 40, 160, 1e-2),
+        ),
+    ),
+    "full": dict(
+        cw=dict(
+            N=200,
+            nets=("CW_N", "CW_inf", "1P", "1L", "MADE_21", "MADE_22"),
+            dtype="float64",
+            protocol=replace(gallery.PAPER_PROTOCOL, betas=gallery.grid(0.1, 1.3, 0.05)),
+        ),
+        sk=dict(
+            N=200,
+            seeds=tuple(range(1, 10)),
+            nets=("SK_RS", "SK_1RSB", "SK_2RSB", "1L", "MADE_23", "MADE_32"),
+            dtype="float64",
+            protocol=replace(gallery.PAPER_PROTOCOL, betas=gallery.grid(0.1, 1.5, 0.05)),
+        ),
+    ),
+}
+
+
+def anneal_net(system: str, label: str, seed: int | None, part: dict, args) -> na.AnnealResult:
+    """Anneal one net up to the largest β of the panel, estimating P(q) at every β."""
+    n, protocol = part["N"], part["protocol"]
+    tag = f"{system}_N{n}" + ("" if seed is None else f"_seed{seed}") + f"_{label}"
+    settings = {
+        "net": label,
+        "N": n,
+        "seed": seed,
+        "system": system,
+        "dtype": part["dtype"],
+        "protocol": protocol.describe(),
+    }
+    done = gallery.finished_run(args.out, tag, len(protocol.betas), settings)
+    if done is not None:
+        return done
+    dtype = jnp.float32 if part["dtype"] == "float32" else jnp.float64
+    H = na.curie_weiss(n) if system == "CW" else na.sherrington_kirkpatrick(n, seed=seed, dtype=dtype)
+    model = NETS[label](H, protocol.betas[0], dtype)
+    vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=protocol.n_samples, seed=0)
+    return na.anneal(
+        H,
+        vstate,
+        protocol.betas,
+        exact_parameters=True if label in EXACT_NETS else None,
+        exact=None,  # P(q) is the point here; skip the exact references
+        overlaps=True,
+        metadata=settings,
+        show_progress="table" if args.mode == "smoke" else True,
+        **protocol.anneal_options(),
+        **gallery.resume_options(args.out, tag, checkpoint_every=200 if args.mode == "full" else None),
+    )
+
+
+def binned(result: na.AnnealResult, beta: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """P(q) of the record at ``beta`` on the paper's 100 bins: flip-symmetrised, as estimated, and ⟨q⟩.
+
+    At h = 0, H(x) = H(-x). A trained network may have settled in one of the two mirror halves of
+    the state space (which costs at most ln 2/(βN) of free energy); flipping every sample with
+    probability 1/2 gives the network q_sym(x) = (q(x) + q(-x))/2, whose P(q) is
+    (P(q) + P(-q))/2, the symmetric distribution of the physics. The raw ⟨q⟩ says how far the
+    network itself was from symmetric (0 if it is).
+    """
+    (record,) = [r for r in result if abs(r.beta - beta) < 1e-9]
+    pq = record.extra["overlaps"]
+    q, p = np.asarray(pq["q"]), np.asarray(pq["probability"])
+    symmetric = 0.5 * (p + p[::-1])  # q[k] = -q[N - k]
+    # q = -1 + 2k/N; values on a bin edge go to the bin above it, as np.histogram does.
+    edges = np.clip(q + 1e-9, -1.0, 1.0)
+    return (
+        np.histogram(edges, bins=BIN_EDGES, weights=symmetric)[0],
+        np.histogram(edges, bins=BIN_EDGES, weights=p)[0],
+        float(p @ q),
+    )
+
+
+def published() -> dict:
+    """``(system, β, paper net name) -> (bin centres, P)`` of the paper's histograms."""
+    out = {}
+    for r in gallery.read_paper("overlaps_table.csv"):
+        key = (r["model"], round(float(r["beta"]), 4), r["net"])
+        out.setdefault(key, []).append((float(r["bin_center"]), float(r["prob"])))
+    return {k: tuple(np.array(v).T) for k, v in out.items()}
+
+
+def main(argv=None):
+    args = gallery.parse_args(__doc__, NAME, argv)
+    mode = MODES[args.mode]
+    clock = gallery.Clock()
+    paper = published()
+    centres = 0.5 * (BIN_EDGES[1:] + BIN_EDGES[:-1])
+    writer = gallery.RowWriter(
+        os.path.join(args.out, f"{NAME}.csv"), ["system", "N", "beta", "net", "seeds", "q", "P", "P_raw", "P_paper"]
+    )
+    panels = [("CW", b) for b in CW_BETAS] + [("SK", SK_BETA)]
+    hist, stats = {}, []
+    jobs = [("CW", label, None) for label in mode["cw"]["nets"]]
+    jobs += [("SK", label, s) for label in mode["sk"]["nets"] for s in mode["sk"]["seeds"]]
+    runs = {}
+    for k, (system, label, seed) in enumerate(jobs, 1):
+        part = mode["cw" if system == "CW" else "sk"]
+        clock.say(
+            f"run {k}/{len(jobs)}: {label} on {system} N = {part['N']}"
+            + ("" if seed is None else f", seed {seed}")
+            + f" ({args.mode} mode)"
+        )
+        runs[(system, label, seed)] = anneal_net(system, label, seed, part, args)
+
+    for system, beta in panels:
+        part = mode["cw" if system == "CW" else "sk"]
+        seeds = (None,) if system == "CW" else part["seeds"]
+        for label in part["nets"]:
+            parts = [binned(runs[(system, label, s)], beta) for s in seeds]
+            p = np.mean([h for h, _, _ in parts], axis=0)
+            p_raw = np.mean([h for _, h, _ in parts], axis=0)
+            hist[(system, beta, label)] = p
+            theirs = paper.get((system, round(beta, 4), PAPER_NAMES.get(label, label)))
+            p_paper = np.full_like(p, np.nan) if theirs is None else theirs[1]
+            seed_text = "-" if system == "CW" else " ".join(map(str, seeds))
+            for q, a, r, b in zip(centres, p, p_raw, p_paper):
+                writer.write(
+                    system=system, N=part["N"], beta=beta, net=label, seeds=seed_text, q=q, P=a, P_raw=r, P_paper=b
+                )
+            stats.append(
+                dict(
+                    system=system,
+                    beta=beta,
+                    net=label,
+                    seeds=seed_text,
+                    **moments(centres, p),
+                    raw_mean_q=float(np.mean([m for _, _, m in parts])),
+                    **{f"paper_{k}": v for k, v in (moments(*theirs) if theirs else {}).items()},
+                )
+            )
+    gallery.write_json(
+        os.path.join(args.out, f"{NAME}.json"),
+        {
+            "mode": args.mode,
+            "settings": {s: {**mode[s], "protocol": mode[s]["protocol"].describe()} for s in ("cw", "sk")},
+            "seconds": clock(),
+            "moments": stats,
+            "paper": gallery.PAPER_CITATION,
+        },
+    )
+    plot(hist, paper, panels, mode, args, centres, os.path.join(args.out, f"{NAME}.png"))
+    clock.say(f"done ({args.mode} mode)")
+
+
+def moments(q, p) -> dict:
+    """⟨q²⟩, ⟨|q|⟩ and the weight at |q| < 0.1 of a histogram."""
+    q, p = np.asarray(q), np.asarray(p)
+    return {
+        "q2": float(p @ q**2),
+        "abs_q": float(p @ np.abs(q)),
+        "weight_abs_q_below_0.1": float(p[np.abs(q) < 0.1].sum()),
+    }
+
+
+def plot(hist, paper, panels, mode, args, centres, path):
+    names = list(
+        dict.fromkeys(
+            mode["cw"]["nets"] + mode["sk"]["nets"] + ("MADE_21", "MADE_22", "SK_1RSB", "SK_2RSB", "MADE_23", "MADE_32")
+        )
+    )
+    colours = gallery.paired_colours(names)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), constrained_layout=True)
+    for ax, (system, beta) in zip(axes, panels):
+        part = mode["cw" if system == "CW" else "sk"]
+        shown = [
+            lab
+            for lab in names
+            if (system, beta, lab) in hist or (system, round(beta, 4), PAPER_NAMES.get(lab, lab)) in paper
+        ]
+        for label in shown:
+            ours, theirs = colours[label]
+            pub = paper.get((system, round(beta, 4), PAPER_NAMES.get(label, label)))
+            if pub is not None:
+                ax.step(pub[0], pub[1], where="mid", ls="--", color=theirs, lw=1.4, label=f"{label} paper")
+            if (system, beta, label) in hist:
+                ax.step(centres, hist[(system, beta, label)], where="mid", color=ours, lw=1.3, label=f"{label} ours")
+        seeds = (
+            ""
+            if system == "CW"
+            else f", ours: seed{'s' if len(part['seeds']) > 1 else ''} "
+            + ", ".join(map(str, part["seeds"]))
+            + " (paper: mean of seeds 1-9)"
+        )
+        title = "Curie–Weiss" if system == "CW" else "SK"
+        ax.set_title(f"{title} N = {part['N']}, β = {beta:g}{seeds}", fontsize=9)
+        ax.set_xlabel(r"overlap $q$")
+        ax.set_ylabel(r"$P(q)$ per bin of 0.02 (ours flip-symmetrised)")
+        ax.legend(fontsize=6.5, ncol=2)
+    fig.suptitle(
+        f"Overlap distributions, Curie–Weiss in {gallery.describe_mode(args.mode, mode['cw']['protocol'])}",
+        fontsize=8,
+    )
+    gallery.save_figure(fig, path)
+
+
+if __name__ == "__main__":
+    main()

@@ -307,7 +307,10 @@ def worker(spec_path: str, side: str, out_path: str) -> None:
         n = spec["N"]
         model = made(H.hilbert, 2, made_width_for(n, 2 * n * (n - 1) + 6 * n, depth=2), **options)
 
-    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=B, seed=0, sampler_seed=1)
+    # ours samples with the package's sampler (NetKet's, with a pass's random numbers drawn at once);
+    # the ARNNDense baseline with NetKet's own
+    sampler = na.ARDirectSampler if side == "ours" else nk.sampler.ARDirectSampler
+    vs = nk.vqs.MCState(sampler(H.hilbert), model, n_samples=B, seed=0, sampler_seed=1)
     driver = na.VariationalFreeEnergy(H, nk.optimizer.Adam(1e-3), variational_state=vs, beta=beta)
     result = {
         "n_parameters": int(vs.n_parameters),

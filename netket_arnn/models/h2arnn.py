@@ -15,8 +15,9 @@ Layout. The hidden units of all sites are packed one after another on a single a
 :math:`U = \sum_i 2^{n_i} = 2^N - 1` units: site :math:`i` owns units
 :math:`[2^N - 2^{N-i},\, 2^N - 2^{N-1-i})`, and its unit :math:`c` is the configuration whose
 spin :math:`l > i` is :math:`x^c_l = 1 - 2\,\mathrm{bit}_{N-1-l}(c)` (site :math:`i+1` is the most
-significant bit). The batched pass evaluates all :math:`U` units at once (gathering each
-unit's :math:`\xi_{i\cdot}` row) and reduces them per site with segment log-sum-exps:
+significant bit). The batched pass evaluates all :math:`U` units at once, as one matmul of the
+spins with the :math:`(N, U)` kernel :math:`K_{su} = [s < i(u)] \sum_l J_{sl} w_{ul}` (the first
+layer is linear in the spins), and reduces them per site with segment log-sum-exps:
 :math:`O(B\, N 2^N)` work, in batch chunks of at most ``chunk_elements`` numbers. Sampling
 advances the first-layer state (:class:`netket_arnn.nn.PackedFirstLayer`, :math:`O(N)` per site)
 and reads the site's units through a window of :math:`2^{N-1}` units (:meth:`H2ARNN.site_logits`).
@@ -38,7 +39,6 @@ from netket.utils.types import DType
 
 from .._validation import check_beta, check_float_dtype, check_model_hamiltonian, check_positive_int, check_scale
 from ..nn.dense import PackedFirstLayer
-from ..nn.first_layer import fields_from_rows
 from ._layout import masked_logsumexp, site_window
 from .base import PhysicsARNN, hashable
 
@@ -237,7 +237,7 @@ class H2ARNN(PhysicsARNN):
         """All logits: every unit at once, reduced per site by segment log-sum-exps, in batch chunks."""
         batch, n = x.shape
         rows = self.first_layer.rows()  # read outside the loop below: nothing is created inside it
-        per_sample = n * 2**n  # the gathered first-layer rows of all units dominate
+        per_sample = 2 * 2**n  # the units' inputs and their exponentials
         size = max(1, min(batch, int(self.chunk_elements) // per_sample))
         if size >= batch:
             return self._all_units_logits(x, rows)
@@ -247,13 +247,19 @@ class H2ARNN(PhysicsARNN):
         return u.reshape(n_chunks * size, n)[:batch]
 
     def _all_units_logits(self, x, rows):
+        # ξ_il = Σ_{s<i} rows_sl x_s is linear in x, so every unit's input is one matmul:
+        # Σ_l ξ_{i(u),l} w_ul = Σ_s x_s K_su with K_su = [s < i(u)] Σ_l rows_sl w_ul. Nothing of
+        # size B·U·N is gathered, and the backward pass is matmuls too.
         n = self.hilbert.size
-        xi = fields_from_rows(x, rows)  # (B, N, N): [b, i, l] = ξ_il
         site, k = self._unit_layout()
-        hidden = jnp.einsum("bul,ul->bu", xi[:, site, :], self._weights(site, k), precision=self.precision)
+        x = x.astype(rows.dtype)
+        unit_rows = jnp.matmul(rows, self._weights(site, k).T, precision=self.precision)  # (N, U)
+        kernel = jnp.where(jnp.arange(n)[:, None] < site[None, :], unit_rows, 0.0)
+        hidden = jnp.matmul(x, kernel, precision=self.precision)  # (B, U)
+        diag = jnp.matmul(x, jnp.triu(rows, 1), precision=self.precision)  # ξ_ii = Σ_{s<i} rows_si x_s
         lse_p = _segment_logsumexp(self.b_plus + hidden, site, n)
         lse_m = _segment_logsumexp(self.b_minus + hidden, site, n)
-        return self.skip * jnp.diagonal(xi, axis1=1, axis2=2) + self.bias + lse_p - lse_m
+        return self.skip * diag + self.bias + lse_p - lse_m
 
 
 def _segment_logsumexp(values: jax.Array, segment: jax.Array, n: int) -> jax.Array:

@@ -25,8 +25,8 @@ def log_sigmoid(z: jax.Array) -> jax.Array:
     r""":math:`\log\sigma(z) = \min(z, 0) - \log(1 + e^{-|z|})`, stable for any finite ``z``.
 
     Same values as :func:`jax.nn.log_sigmoid`, several times faster on CPU (no NaN
-    bookkeeping of ``logaddexp``), and with the derivative taken from the output,
-    :math:`\sigma(-z) = -\mathrm{expm1}(\log\sigma(z))`, accurate in both tails.
+    bookkeeping of ``logaddexp``), and with the derivative :math:`\sigma(-z)` taken from the same
+    :math:`e^{-|z|}` as the value (:func:`log_sigmoid_and_slope`), accurate in both tails.
     """
     return jnp.minimum(z, 0.0) - jnp.log1p(jnp.exp(-jnp.abs(z)))
 
@@ -34,8 +34,8 @@ def log_sigmoid(z: jax.Array) -> jax.Array:
 @log_sigmoid.defjvp
 def _log_sigmoid_jvp(primals, tangents):
     (z,), (dz,) = primals, tangents
-    y = log_sigmoid(z)
-    return y, -jnp.expm1(y) * dz
+    y, slope = log_sigmoid_and_slope(z)
+    return y, slope * dz
 
 
 def log_sigmoid_chain(u: jax.Array, kernels: jax.Array, biases: jax.Array) -> jax.Array:

@@ -33,8 +33,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..nn.chains import chain_units, chain_vjp, log_sigmoid_and_slope
+from ..nn.chains import chain_units, chain_vjp, log_sigmoid_and_slope, signed_outputs
 from ..nn.dense import packed_index
+from ._layout import batch_tiles, pairs_from_slots
 
 __all__ = ["FoldPlan", "dense_log_prob_vjp", "dense_logits", "fold_plan"]
 
@@ -162,18 +163,12 @@ class _Folded:
 
 
 def _batch_tiles(x, plan: FoldPlan):
-    batch, n = x.shape
-    n_tiles = math.ceil(batch / plan.tile)
-    x = jnp.pad(x, ((0, n_tiles * plan.tile - batch), (0, plan.padded - n)), constant_values=1)
-    return x.reshape(n_tiles, plan.tile, plan.padded)
+    x = jnp.pad(x, ((0, 0), (0, plan.padded - x.shape[1])), constant_values=1)
+    return batch_tiles(x, plan.tile, fill=1)
 
 
 def _padded_sites(p, plan):
     return jnp.pad(p, (0, plan.padded - plan.n_sites))
-
-
-def _entries(units_out, v):
-    return v[0] * units_out[0] - v[1] * units_out[1]
 
 
 def dense_logits(x, J, skip, bias, w, b, v, *, k: int, chunk_elements: int) -> jax.Array:
@@ -193,7 +188,7 @@ def dense_logits(x, J, skip, bias, w, b, v, *, k: int, chunk_elements: int) -> j
     def fold_step(_, fold):
         J_f, base_f, x_f, skip_f, bias_f, w_t, b_t, v_t, start = fold
         xi = folded.fields(J_f, base_f, x_f, start)
-        entries = _entries(chain_units(xi, w_t, b_t)[1], v_t)
+        entries = signed_outputs(chain_units(xi, w_t, b_t)[1], v_t)
         return None, folded.row_sums(entries, start) + skip_f * folded.diagonals(xi) + bias_f
 
     def tile_step(_, xt):
@@ -218,7 +213,7 @@ def dense_log_prob_vjp(x, J, skip, bias, w, b, v, g, *, k: int, chunk_elements: 
     folded = _Folded(plan, J, w, b, v)
     skip_p, bias_p = _padded_sites(skip, plan), _padded_sites(bias, plan)
     tiles = _batch_tiles(x, plan)
-    weights = jnp.pad(g.astype(x.dtype), (0, tiles.shape[0] * plan.tile - batch)).reshape(tiles.shape[0], -1)
+    weights = batch_tiles(g.astype(x.dtype), plan.tile)
     site_mask = (jnp.arange(npad) < n).astype(x.dtype)
 
     def tile_step(acc, inputs):
@@ -233,7 +228,7 @@ def dense_log_prob_vjp(x, J, skip, bias, w, b, v, g, *, k: int, chunk_elements: 
             xi, fields_vjp = jax.vjp(lambda J_f, base_f: folded.fields(J_f, base_f, x_f, start), J_f, base_f)
             units, outputs = chain_units(xi, w_t, b_t)
             diag = folded.diagonals(xi)
-            u = folded.row_sums(_entries(outputs, v_t), start) + skip_f * diag + bias_f
+            u = folded.row_sums(signed_outputs(outputs, v_t), start) + skip_f * diag + bias_f
             gu = gb_f * x_f * log_sigmoid_and_slope(x_f * u)[1]  # d(g log q)/du_i, (2, T, C)
             g_entries = jnp.where(folded.first_part(start), gu[0][:, :, None], gu[1][:, :, None])
             dw, db, dv, dxi = chain_vjp(units, outputs, w_t, v_t, g_entries, wrt_input=learn_couplings)
@@ -263,12 +258,6 @@ def dense_log_prob_vjp(x, J, skip, bias, w, b, v, g, *, k: int, chunk_elements: 
     grads, _ = jax.lax.scan(tile_step, tuple(zeros), (tiles, weights))
     dw, db, dv, d_skip, d_bias = grads[:5]
 
-    n_pairs = n * (n - 1) // 2
-    slots = jnp.asarray(plan.slots)
-
-    def to_pairs(t):  # (M/2, ..., C, W) -> (..., P); padding slots collect what is dropped
-        t = jnp.moveaxis(t, 0, -3)
-        return jnp.zeros(t.shape[:-3] + (n_pairs + 1,), t.dtype).at[..., slots].add(t)[..., :n_pairs]
-
+    to_pairs = functools.partial(pairs_from_slots, slots=jnp.asarray(plan.slots), n_pairs=n * (n - 1) // 2)
     dJ = grads[5].reshape(npad, npad)[:n, :n] if learn_couplings else jnp.zeros_like(J)
     return dJ, d_skip[:n], d_bias[:n], to_pairs(dw), to_pairs(db), to_pairs(dv)

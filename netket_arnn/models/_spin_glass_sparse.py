@@ -22,8 +22,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..nn.chains import chain_units, chain_vjp, log_sigmoid_and_slope
+from ..nn.chains import chain_units, chain_vjp, log_sigmoid_and_slope, signed_outputs
 from ..nn.sparse import FrontierLayout, frontier_fields
+from ._layout import batch_tiles, pairs_from_slots
 
 __all__ = ["ChunkPlan", "chunk_plan", "sparse_log_prob_vjp", "sparse_logits"]
 
@@ -63,12 +64,6 @@ def _chunk_plan(layout: FrontierLayout, batch: int, depth: int, chunk_elements: 
     return ChunkPlan(chunk, m, tile, ext, slots, rows)
 
 
-def _batch_tiles(x, plan: ChunkPlan):
-    batch = x.shape[0]
-    n_tiles = math.ceil(batch / plan.tile)
-    return jnp.pad(x, ((0, n_tiles * plan.tile - batch), (0, 0)), constant_values=1).reshape(n_tiles, plan.tile, -1)
-
-
 def _blocks(plan: ChunkPlan, w, b, v):
     pad_pair = lambda p: jnp.concatenate([p, jnp.zeros(p.shape[:-1] + (1,), p.dtype)], axis=-1)  # noqa: E731
     slots = jnp.asarray(plan.slots)
@@ -103,12 +98,12 @@ def sparse_logits(x, weights, layout: FrontierLayout, skip, bias, w, b, v, *, k:
             ext, rows, w_c, b_c, v_c, skip_c, bias_c = chunk
             xi = frontier_fields(xt, weights, layout, rows, ext)  # (T, C, 1 + W)
             outputs = chain_units(xi[..., 1:], w_c, b_c)[1]
-            return None, skip_c * xi[..., 0] + bias_c + jnp.sum(v_c[0] * outputs[0] - v_c[1] * outputs[1], -1)
+            return None, skip_c * xi[..., 0] + bias_c + jnp.sum(signed_outputs(outputs, v_c), -1)
 
         _, u = jax.lax.scan(chunk_step, None, xs)  # (M, T, C)
         return None, u.transpose(1, 0, 2).reshape(xt.shape[0], -1)
 
-    _, u = jax.lax.scan(tile_step, None, _batch_tiles(x, plan))
+    _, u = jax.lax.scan(tile_step, None, batch_tiles(x, plan.tile, fill=1))
     return u.reshape(-1, plan.n_chunks * plan.chunk)[:batch, :n]
 
 
@@ -121,8 +116,8 @@ def sparse_log_prob_vjp(
     """
     batch, n = x.shape
     plan = chunk_plan(layout, batch, k + 1, chunk_elements)
-    tiles = _batch_tiles(x, plan)
-    g_tiles = jnp.pad(g.astype(x.dtype), (0, tiles.shape[0] * plan.tile - batch)).reshape(tiles.shape[0], -1)
+    tiles = batch_tiles(x, plan.tile, fill=1)
+    g_tiles = batch_tiles(g.astype(x.dtype), plan.tile)
     xs = (
         jnp.asarray(plan.ext),
         jnp.asarray(plan.rows),
@@ -138,7 +133,7 @@ def sparse_log_prob_vjp(
             ext, rows, w_c, b_c, v_c, skip_c, bias_c = chunk
             xi, fields_vjp = jax.vjp(lambda wts: frontier_fields(xt, wts, layout, rows, ext), weights)
             units, outputs = chain_units(xi[..., 1:], w_c, b_c)
-            u = skip_c * xi[..., 0] + bias_c + jnp.sum(v_c[0] * outputs[0] - v_c[1] * outputs[1], -1)
+            u = skip_c * xi[..., 0] + bias_c + jnp.sum(signed_outputs(outputs, v_c), -1)
             x_rows = jnp.concatenate([xt, jnp.ones((xt.shape[0], 1), xt.dtype)], axis=1)[:, jnp.minimum(rows, n)]
             gu = jnp.where(rows < n, gt[:, None] * x_rows * log_sigmoid_and_slope(x_rows * u)[1], 0.0)  # (T, C)
             dw, db, dv, dxi = chain_vjp(units, outputs, w_c, v_c, gu[:, :, None], wrt_input=learn_couplings)
@@ -165,12 +160,6 @@ def sparse_log_prob_vjp(
         zeros.append(jnp.zeros_like(weights))
     grads, _ = jax.lax.scan(tile_step, tuple(zeros), (tiles, g_tiles))
     dw, db, dv, d_skip, d_bias = grads[:5]
-    n_pairs = layout.n_pairs
-    slots = jnp.asarray(plan.slots)
-
-    def to_pairs(t):  # (M, ..., C, W) -> (..., P); padding slots collect what is dropped
-        t = jnp.moveaxis(t, 0, -3)
-        return jnp.zeros(t.shape[:-3] + (n_pairs + 1,), t.dtype).at[..., slots].add(t)[..., :n_pairs]
-
+    to_pairs = functools.partial(pairs_from_slots, slots=jnp.asarray(plan.slots), n_pairs=layout.n_pairs)
     d_weights = grads[5] if learn_couplings else jnp.zeros_like(weights)
     return d_weights, d_skip.reshape(-1)[:n], d_bias.reshape(-1)[:n], to_pairs(dw), to_pairs(db), to_pairs(dv)

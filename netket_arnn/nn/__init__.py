@@ -9,6 +9,7 @@ from .chains import (
     log_sigmoid_chain,
     signed_chain_sum,
     signed_chain_terms,
+    signed_outputs,
 )
 from .dense import DenseFirstLayer, PackedFirstLayer, packed_index, packed_row, symmetric_from_packed
 from .first_layer import COUPLINGS_COLLECTION, FirstLayer, UniformFirstLayer, exclusive_cumsum, fields_from_rows
@@ -35,5 +36,6 @@ __all__ = [
     "packed_row",
     "signed_chain_sum",
     "signed_chain_terms",
+    "signed_outputs",
     "symmetric_from_packed",
 ]

@@ -112,6 +112,11 @@ def chain_units(xi: jax.Array, kernels: jax.Array, biases: jax.Array):
     return units, outputs
 
 
+def signed_outputs(outputs, out: jax.Array) -> jax.Array:
+    r""":math:`v^+\phi^+ - v^-\phi^-` from the ``outputs`` of :func:`chain_units` and ``out`` ``(2, ...)``."""
+    return out[0] * outputs[0] - out[1] * outputs[1]
+
+
 def chain_vjp(
     units, outputs, kernels: jax.Array, out: jax.Array, cotangent: jax.Array, *, axis: int = 0, wrt_input: bool
 ):

@@ -1,6 +1,7 @@
 """Sampling throughput and log-prob + gradient time of the physics-derived ARNNs.
 
-For every model and size N it measures, at a fixed batch (default 2000, float64):
+For every model and size N it measures, at a fixed batch (default 2000, float64 parameters and
+arithmetic; ``--dtype float32`` for both in float32):
 
 - sampling: one ``ARDirectSampler`` pass producing ``batch`` samples (samples/s);
 - log-prob + gradient: ``jax.value_and_grad`` of the mean log ψ over those samples;
@@ -22,7 +23,8 @@ Case format (extensible). A *case* is a dict (or any object with these attribute
      "factory": callable,         # () -> (hilbert, model, hamiltonian); built lazily, in the run
      "expected": float | str}     # optional: expected exponent (printed next to the fit)
 
-``cases(quick, sizes)`` below lists this module's cases. If ``benchmarks/spin_glass_cases.py``
+``cases(quick, sizes)`` below lists this module's cases; their models are the registry's nets
+(:func:`netket_arnn.build_net`). If ``benchmarks/spin_glass_cases.py``
 exists, its ``cases(quick: bool) -> list`` (same format) is appended. The baseline is added
 for every distinct N up to ``--baseline-max-n``. This module's models are benchmarked with
 trainable parameters so that the gradient is meaningful (CW_N and H2ARNN default to fixed
@@ -51,13 +53,6 @@ import netket as nk
 import numpy as np
 
 import netket_arnn as na
-from netket_arnn.models import (
-    H2ARNN,
-    CurieWeissARNN,
-    CurieWeissInfARNN,
-    OneParameterARNN,
-    SingleLayerARNN,
-)
 
 BASELINE = "ARNNDense(d1,w1)"
 SIZES = (100, 200, 400, 800)
@@ -86,6 +81,11 @@ def case(name, N, factory, expected=None) -> dict:
     return {"name": name, "N": int(N), "factory": factory, "expected": expected}
 
 
+def net(name: str, **options):
+    """``H -> model``: the registry's net ``name`` at β = BETA (``options``: the net's own keywords)."""
+    return lambda H: na.build_net(name, H, BETA, **options)
+
+
 def cases(quick: bool, sizes=None) -> list[dict]:
     """This module's cases: CW_N, CW_inf, 1P, 1L at ``sizes``; H2ARNN at its own small sizes."""
     sizes = sizes or (QUICK_SIZES if quick else SIZES)
@@ -95,19 +95,19 @@ def cases(quick: bool, sizes=None) -> list[dict]:
             case(
                 "CW_N",
                 N,
-                lambda N=N: _cw(N, lambda H: CurieWeissARNN.from_hamiltonian(H, BETA, trainable=True)),
+                lambda N=N: _cw(N, net("cw_n", trainable=True)),
                 expected="1 for B >> N (O(B N) lookups after an O(N^3) logit table), up to 3 when B ~ N",
             ),
-            case("CW_inf", N, lambda N=N: _cw(N, lambda H: CurieWeissInfARNN.from_hamiltonian(H, BETA)), 1),
-            case("1P", N, lambda N=N: _cw(N, lambda H: OneParameterARNN.from_hamiltonian(H, BETA)), 1),
-            case("1L", N, lambda N=N: _sk(N, lambda H: SingleLayerARNN.from_hamiltonian(H, BETA)), 2),
+            case("CW_inf", N, lambda N=N: _cw(N, net("cw_inf")), 1),
+            case("1P", N, lambda N=N: _cw(N, net("1p")), 1),
+            case("1L", N, lambda N=N: _sk(N, net("1l")), 2),
         ]
     for N in QUICK_H2ARNN_SIZES if quick else H2ARNN_SIZES:
         out.append(
             case(
                 "H2ARNN",
                 N,
-                lambda N=N: _sk(N, lambda H: H2ARNN.from_hamiltonian(H, BETA, trainable=True)),
+                lambda N=N: _sk(N, net("h2", trainable=True)),
                 expected="exponential (N 2^N)",
             )
         )
@@ -164,8 +164,11 @@ def _process_peak_bytes() -> int:
 def run_case(c, batch: int, repeats: int, dtype) -> dict:
     name, N = _field(c, "name"), int(_field(c, "N"))
     hilbert, model, _ = _field(c, "factory")()
-    if dtype != jnp.float64 and hasattr(model, "param_dtype"):
+    # --dtype sets both dtypes of the package's precision policy (parameters and arithmetic).
+    if hasattr(model, "param_dtype"):
         model = model.clone(param_dtype=dtype)
+    if hasattr(model, "dtype") and "dtype" in getattr(type(model), "__dataclass_fields__", {}):
+        model = model.clone(dtype=dtype)
     sampler = nk.sampler.ARDirectSampler(hilbert)
     variables = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, N)))
     n_params = sum(int(a.size) for a in jax.tree.leaves(variables.get("params", {})))

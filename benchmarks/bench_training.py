@@ -11,8 +11,9 @@ Configurations (``--only`` picks groups; ``--quick`` shrinks everything for a sm
 - ``scale``: SK_1RSB dense at N = 1000 (batch 2000) and SK_2RSB on the 64 × 64 lattice
   (batch 1024), default precision, step time and peak memory.
 
-For every training configuration netket-arnn runs in float32 and in the package's default
-precision, each twice in a fresh process: once as a whole NetKet driver step
+For every training configuration netket-arnn runs in float32 (parameters and arithmetic) and in
+the package's default precision (float64 parameters and log q, float32 arithmetic), each twice
+in a fresh process: once as a whole NetKet driver step
 (``VariationalFreeEnergy(H, nk.optimizer.Adam(1e-3), variational_state=MCState(
 ARDirectSampler, model, n_samples=B))``, ``driver.run``: sample + log q + gradient + Adam),
 once split into parts (``vstate.sample()``, ``vstate.log_value``, the driver's estimator
@@ -49,6 +50,7 @@ sys.path.insert(0, str(HERE / "external"))
 import _measure as M  # noqa: E402
 
 NAMES = {0: "SK_RS", 1: "SK_1RSB", 2: "SK_2RSB"}
+REGISTRY_NAMES = {0: "sk_rs", 1: "sk_1rsb", 2: "sk_2rsb"}  # the nets of netket_arnn.registry
 GROUPS = ("sk_dense", "sparse", "cw", "scale")
 PRECISIONS = ("float32", "default")
 SK_SEED, EA_SEED = 1, 0
@@ -277,18 +279,23 @@ def worker(spec_path: str, side: str, out_path: str) -> None:
     import numpy as np
 
     import netket_arnn as na
-    from netket_arnn.models import CurieWeissARNN, SpinGlassARNN, made, made_width_for, spin_glass_n_params
+    from netket_arnn.models import made, made_width_for, spin_glass_n_params
 
     compiles = M.jax_compile_counter()
     spec = json.loads(Path(spec_path).read_text())
     R, W, thr, B, beta = spec["repeats"], spec["warmup"], spec["max_foreign_load"], spec["batch"], spec["beta"]
-    dtype = {"default": {}, "float32": {"param_dtype": jnp.float32}, "float64": {"param_dtype": jnp.float64}}
+    # the package's precision policy: parameters and log q (param_dtype), arithmetic (dtype)
+    dtype = {
+        "default": {},
+        "float32": {"param_dtype": jnp.float32, "dtype": jnp.float32},
+        "float64": {"param_dtype": jnp.float64, "dtype": jnp.float64},
+    }
     options = dtype[spec["precision"]]
     sync = jax.block_until_ready
 
     if spec["task"] == "cw_sample":
         H = na.curie_weiss(spec["N"])
-        model = CurieWeissARNN.from_hamiltonian(H, beta, **options)
+        model = na.build_net("cw_n", H, beta, **options)
     else:
         data = np.load(spec["instance"])
         n = int(data["N"])
@@ -299,7 +306,7 @@ def worker(spec_path: str, side: str, out_path: str) -> None:
         else:
             H = na.PairwiseIsing(nk.hilbert.Spin(0.5, n), data["weights"], edges=data["edges"])
         if side == "ours":
-            model = SpinGlassARNN.from_hamiltonian(H, beta, k=spec["k"], **options)
+            model = na.build_net(REGISTRY_NAMES[spec["k"]], H, beta, **options)
         else:
             width = made_width_for(n, spin_glass_n_params(H, spec["k"]), depth=2)
             model = made(H.hilbert, 2, width, **options)

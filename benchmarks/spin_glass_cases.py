@@ -25,45 +25,56 @@ from __future__ import annotations
 import netket as nk
 
 import netket_arnn as na
-from netket_arnn.models import made, made_width_for
-from netket_arnn.models.spin_glass import SpinGlassARNN, spin_glass_n_params
+from netket_arnn.models import made, made_width_for, spin_glass_n_params
 
 BETA = 1.0
 DENSE_SIZES = (100, 200, 400)
 QUICK_DENSE_SIZES = (16, 32, 64)
 LATTICE_SIDES = (16, 32, 64)
 QUICK_LATTICE_SIDES = (4, 6, 8)
-NAMES = {0: "SK_RS", 1: "SK_1RSB", 2: "SK_2RSB"}
+NETS = {0: "sk_rs", 1: "sk_1rsb", 2: "sk_2rsb"}  # registry names; the cases are named by their labels
 
 
 def _case(name, N, factory, expected):
     return {"name": name, "N": int(N), "factory": factory, "expected": expected}
 
 
+def _made_2w(depth: int, width: int) -> str:
+    """The registry name of a MADE of this depth and width, registered here if the package has none."""
+    name = f"made_{depth}{width}"
+    if name not in na.net_names():
+
+        def build(H, beta, *, param_dtype, dtype, **options):
+            return made(H.hilbert, depth, width, param_dtype=param_dtype, dtype=dtype, **options)
+
+        na.register_net(na.Net(name, f"MADE_{depth}{width}", f"MADE: depth {depth}, width {width}N", build))
+    return name
+
+
 def _dense(N, k):
     H = na.sherrington_kirkpatrick(N, seed=1)
-    return H.hilbert, SpinGlassARNN.from_hamiltonian(H, BETA, k=k), H
+    return H.hilbert, na.build_net(NETS[k], H, BETA), H
 
 
 def _sparse(L, k):
     H = na.edwards_anderson(nk.graph.Grid([L, L], pbc=True), seed=1)
-    return H.hilbert, SpinGlassARNN.from_hamiltonian(H, BETA, k=k), H
+    return H.hilbert, na.build_net(f"{NETS[k]}_sparse", H, BETA), H
 
 
 def _made_like_2rsb(N):
     H = na.sherrington_kirkpatrick(N, seed=1)
     width = made_width_for(N, spin_glass_n_params(H, 2), depth=2)
-    return H.hilbert, made(H.hilbert, 2, width), H
+    return H.hilbert, na.build_net(_made_2w(2, width), H, BETA), H
 
 
 def cases(quick: bool) -> list[dict]:
     """SK_kRSB dense and sparse cases (see the module doc)."""
     out = []
     for N in QUICK_DENSE_SIZES if quick else DENSE_SIZES:
-        for k, name in NAMES.items():
-            out.append(_case(name, N, lambda N=N, k=k: _dense(N, k), 2))
+        for k, name in NETS.items():
+            out.append(_case(na.get_net(name).label, N, lambda N=N, k=k: _dense(N, k), 2))
         out.append(_case("MADE_2w~2RSB", N, lambda N=N: _made_like_2rsb(N), "3 sampling (N passes), 2 grad"))
     for L in QUICK_LATTICE_SIDES if quick else LATTICE_SIDES:
-        for k, name in NAMES.items():
-            out.append(_case(f"{name}_sparse", L * L, lambda L=L, k=k: _sparse(L, k), 1.5))
+        for k, name in NETS.items():
+            out.append(_case(f"{na.get_net(name).label}_sparse", L * L, lambda L=L, k=k: _sparse(L, k), 1.5))
     return out

@@ -78,3 +78,6 @@ html_theme_options = {
     "use_fullscreen_button": False,
 }
 html_last_updated_fmt = None
+# docs/_static/custom.css: wide display equations and tables scroll sideways instead of being cut.
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]

@@ -65,13 +65,17 @@ class Protocol:
         d["betas"] = [float(b) for b in self.betas]
         return d
 
-    def anneal_options(self) -> dict:
-        """Keyword arguments of :func:`netket_arnn.anneal` for this protocol."""
+    def anneal_options(self, **estimates) -> dict:
+        """Keyword arguments of :func:`netket_arnn.anneal` for this protocol.
+
+        ``estimates`` are extra fields of :class:`netket_arnn.driver.FinalEstimates` (e.g.
+        ``overlaps=True``); its ``n_samples`` is the protocol's ``n_final_samples``.
+        """
         return dict(
             optimizer=self.optimizer(),
             steps_per_beta=self.steps_per_beta,
             warmup_steps=self.warmup_steps,
-            n_final_samples=self.n_final_samples,
+            estimates=na.driver.FinalEstimates(n_samples=self.n_final_samples, **estimates),
         )
 
 
@@ -90,7 +94,9 @@ def parse_args(doc: str, name: str, argv=None, configure=None) -> argparse.Names
     """``--smoke`` / ``--full`` / default quick, and ``--out`` (default ``results/<name>/<mode>``)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--smoke", action="store_true", help="seconds: tiny sizes, only checks the pipeline")
+    group.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, only checks the pipeline (a minute or two on 2 CPU cores)"
+    )
     group.add_argument("--full", action="store_true", help="the paper's protocol (hours; meant for a GPU)")
     parser.add_argument("--out", default=None, help="output folder (default: results/<script>/<mode>)")
     if configure is not None:
@@ -148,7 +154,8 @@ def finished_run(out: str, tag: str, n_betas: int, settings: dict) -> na.AnnealR
 
 
 def resume_options(out: str, tag: str, checkpoint_every: int | None = None) -> dict:
-    """``results_file``, ``checkpoint`` (+ ``checkpoint_every``) and ``resume`` for :func:`netket_arnn.anneal`.
+    """``results_file`` and ``checkpointing`` (:class:`netket_arnn.driver.Checkpointing`) for
+    :func:`netket_arnn.anneal`.
 
     A run interrupted earlier left its checkpoint: the run continues from it.
     """
@@ -156,7 +163,36 @@ def resume_options(out: str, tag: str, checkpoint_every: int | None = None) -> d
     resume = os.path.exists(files["checkpoint"])
     if resume:
         print(f"[{tag}] continuing the interrupted run from {files['checkpoint']}", flush=True)
-    return {**files, "resume": resume, "checkpoint_every": checkpoint_every}
+    return {
+        "results_file": files["results_file"],
+        "checkpointing": na.driver.Checkpointing(files["checkpoint"], every=checkpoint_every, resume=resume),
+    }
+
+
+# -- nets of the registry ---------------------------------------------------------------------------
+
+
+def made_net(depth: int, width: int) -> na.Net:
+    """The registry's MADE of this depth and width, registered here first if the package has none.
+
+    The package registers the paper's four MADE baselines (``made_21`` ... ``made_32``); an example
+    that needs another width (a MADE of the parameter count of another net) adds it to the
+    registry, as any user's net is added.
+    """
+    name = f"made_{depth}{width}"
+    if name not in na.net_names():
+
+        def build(H, beta, *, param_dtype, dtype, **options):
+            return na.models.made(H.hilbert, depth, width, param_dtype=param_dtype, dtype=dtype, **options)
+
+        label = f"MADE_{depth}{width}"
+        na.register_net(na.Net(name, label, f"{label}: depth {depth}, width {width}N", build))
+    return na.get_net(name)
+
+
+def paper_label(net: na.Net) -> str:
+    """The net's label as the published data files spell it (they write CW_inf for CW_∞)."""
+    return net.label.replace("∞", "inf")
 
 
 class RowWriter:
@@ -224,6 +260,11 @@ def paired_colours(names) -> dict[str, tuple]:
     return {name: (cmap(2 * i % 20), cmap((2 * i + 1) % 20)) for i, name in enumerate(names)}
 
 
+def mode_title(mode: str) -> str:
+    """The start of every figure's title: a smoke-mode figure says so, loudly (it shows no physics)."""
+    return "SMOKE TEST (pipeline check only, not converged): " if mode == "smoke" else ""
+
+
 def describe_mode(mode: str, protocol: Protocol, lr: str | None = None) -> str:
     """Two lines for a figure's title: the mode's protocol, and which curves are whose."""
     b = protocol.betas
@@ -235,7 +276,15 @@ def describe_mode(mode: str, protocol: Protocol, lr: str | None = None) -> str:
     )
 
 
-def save_figure(fig, path: str) -> str:
+def save_figure(fig, path: str, mode: str) -> str:
+    """Write ``fig`` as PNG; a smoke-mode figure's title starts with :func:`mode_title`."""
+    title = fig._suptitle  # matplotlib keeps the suptitle's Text here
+    if mode == "smoke":
+        if title is None:
+            fig.suptitle(mode_title(mode).rstrip(": "), color="firebrick")
+        else:
+            title.set_text(mode_title(mode) + title.get_text())
+            title.set_color("firebrick")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(f"wrote {path}", flush=True)

@@ -26,7 +26,8 @@ Modes (each writes ``fig4_curie_weiss.csv`` (per β, ours beside the paper's),
 ``--out``; every run's records are saved after each β under ``runs/``, so an interrupted
 script, run again, continues where it stopped):
 
-- ``--smoke``: seconds, tiny N; only checks the pipeline.
+- ``--smoke``: about half a minute of CPU time (mostly compilation), N = 10; only checks the
+  pipeline.
 - default (quick, about 8 minutes on 2 CPU cores): β = 0.1 … 2.0 step 0.1, batch 500, 200 warm-up
   steps and 100 steps per β, Adam with learning rate 1e-2, for 1P and 1L 1e-2·min(1, 50/N) (their
   weights are of order β/N, Adam's steps are not, and a fixed rate drowns them in noise at large
@@ -59,37 +60,22 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _gallery as gallery  # noqa: E402
 
 import netket_arnn as na  # noqa: E402
-from netket_arnn.models import (  # noqa: E402
-    CurieWeissARNN,
-    CurieWeissInfARNN,
-    OneParameterARNN,
-    SingleLayerARNN,
-    made,
-)
 
 NAME = "fig4_curie_weiss"
 
-# The paper's label of each net -> how to build it for a Hamiltonian H at the first β.
-NETS = {
-    "CW_N": lambda H, beta: CurieWeissARNN.from_hamiltonian(H, beta),
-    "CW_inf": lambda H, beta: CurieWeissInfARNN.from_hamiltonian(H, beta),
-    "1P": lambda H, beta: OneParameterARNN.from_hamiltonian(H, beta),
-    "1L": lambda H, beta: SingleLayerARNN.from_hamiltonian(H, beta),
-    "MADE_21": lambda H, beta: made(H.hilbert, depth=2, width=1),
-    "MADE_22": lambda H, beta: made(H.hilbert, depth=2, width=2),
-}
-# CW_N is not trained: anneal sets its exact parameters at every β.
-EXACT_NETS = {"CW_N"}
-PANEL_B_NETS = ("CW_inf", "1P")
-ALL = tuple(NETS)
-CHEAP = ("CW_N", "CW_inf", "1P", "1L")
+# The nets of the figure, by their names in the registry (na.net_names()); figures and tables
+# use each net's label (net.label: the paper's name). CW_N is not trained: its registry entry
+# says that anneal sets its exact parameters at every β (stage "exact").
+ALL = ("cw_n", "cw_inf", "1p", "1l", "made_21", "made_22")
+CHEAP = ("cw_n", "cw_inf", "1p", "1l")
+PANEL_B_NETS = ("cw_inf", "1p")
 
 MODES = {
     "smoke": dict(
         protocol=gallery.Protocol(
             betas=(0.5, 1.0), steps_per_beta=3, warmup_steps=3, n_samples=64, n_final_samples=128, lr=1e-2
         ),
-        panel_a={10: ("CW_N", "CW_inf", "1P", "MADE_21")},
+        panel_a={10: ("cw_n", "cw_inf", "1p", "made_21")},
         panel_b=(10,),
     ),
     "quick": dict(
@@ -106,7 +92,7 @@ MODES = {
         # The weights of 1P and 1L are of order β/N, Adam's steps are not: above N = 50 their
         # learning rate is 1e-2 * 50 / N, so that a step is the same fraction of a weight.
         lr_reference_n=50,
-        lr_scaled_nets=("1P", "1L"),
+        lr_scaled_nets=("1p", "1l"),
     ),
     "full": dict(
         protocol=gallery.PAPER_PROTOCOL,
@@ -116,21 +102,28 @@ MODES = {
 }
 
 
-def anneal_net(label: str, n: int, protocol: gallery.Protocol, args) -> na.AnnealResult:
-    """Anneal one net on the Curie–Weiss model of ``n`` spins (or reuse the finished run)."""
-    tag = f"N{n}_{label}"
-    settings = {"net": label, "N": n, "protocol": protocol.describe()}
+def anneal_net(name: str, n: int, protocol: gallery.Protocol, args) -> na.AnnealResult:
+    """Anneal the registry's net ``name`` on the Curie–Weiss model of ``n`` spins (or reuse the finished run)."""
+    net = na.get_net(name)
+    tag = f"N{n}_{name}"
+    settings = {"net": name, "N": n, "protocol": protocol.describe()}
     done = gallery.finished_run(args.out, tag, len(protocol.betas), settings)
     if done is not None:
         return done
     H = na.curie_weiss(n, J=1.0, h=0.0)
-    model = NETS[label](H, protocol.betas[0])
-    vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=protocol.n_samples, seed=0)
+    model = net(H, protocol.betas[0])
+    vstate = nk.vqs.MCState(
+        nk.sampler.ARDirectSampler(H.hilbert),
+        model,
+        n_samples=protocol.n_samples,
+        chunk_size=net.chunk_size(n),
+        seed=0,
+    )
     return na.anneal(
         H,
         vstate,
         protocol.betas,
-        exact_parameters=True if label in EXACT_NETS else None,
+        stage=net.beta_stage,  # "exact" for CW_N: its exact parameters at every β, no training
         exact="auto",  # the closed form of the Curie–Weiss model
         metadata=settings,
         show_progress="table" if args.mode == "smoke" else True,
@@ -155,14 +148,14 @@ def main(argv=None):
     clock = gallery.Clock()
     paper_table, paper_summary = published()
 
-    def protocol_for(n: int, label: str) -> gallery.Protocol:
+    def protocol_for(n: int, name: str) -> gallery.Protocol:
         ref = mode.get("lr_reference_n")
-        if ref is None or n <= ref or label not in mode["lr_scaled_nets"]:
+        if ref is None or n <= ref or name not in mode["lr_scaled_nets"]:
             return protocol
         return replace(protocol, lr=protocol.lr * ref / n)
 
-    runs = [(n, label) for n, labels in mode["panel_a"].items() for label in labels]
-    runs += [(n, label) for n in mode["panel_b"] for label in PANEL_B_NETS if (n, label) not in runs]
+    runs = [(n, name) for n, names in mode["panel_a"].items() for name in names]
+    runs += [(n, name) for n in mode["panel_b"] for name in PANEL_B_NETS if (n, name) not in runs]
     per_beta = gallery.RowWriter(
         os.path.join(args.out, f"{NAME}.csv"),
         [
@@ -197,11 +190,13 @@ def main(argv=None):
         ],
     )
     results, summary = {}, []
-    for k, (n, label) in enumerate(runs, 1):
+    for k, (n, name) in enumerate(runs, 1):
+        net = na.get_net(name)
+        label = net.label
         clock.say(f"run {k}/{len(runs)}: {label} on Curie–Weiss N = {n} ({args.mode} mode)")
-        res = anneal_net(label, n, protocol_for(n, label), args)
-        results[(label, n)] = res
-        paper = paper_table.get((label, n), {})
+        res = anneal_net(name, n, protocol_for(n, name), args)
+        results[(name, n)] = res
+        paper = paper_table.get((gallery.paper_label(net), n), {})
         for r in res:
             p = paper.get(round(r.beta, 4))
             per_beta.write(
@@ -220,7 +215,7 @@ def main(argv=None):
                 wall_time=r.wall_time,
             )
         rel = res.column("relative_error")
-        ps = paper_summary.get((label, n), {})
+        ps = paper_summary.get((gallery.paper_label(net), n), {})
         row = dict(
             net=label,
             N=n,
@@ -230,7 +225,7 @@ def main(argv=None):
             paper_mean_relative_error=float(ps["mean_abs_rel_err"]) if ps else None,
             paper_max_relative_error=float(ps["max_abs_rel_err"]) if ps else None,
             paper_n_parameters=int(float(ps["num_params"])) if ps else None,
-            learning_rate=protocol_for(n, label).lr,
+            learning_rate=protocol_for(n, name).lr,
             train_seconds=float(np.sum(res.column("wall_time"))),
         )
         summary_csv.write(**row)
@@ -255,14 +250,16 @@ def plot(results, paper_table, paper_summary, mode, args, path):
     sizes = list(mode["panel_a"])
     fig, axes = plt.subplots(2, 2, figsize=(11.5, 8.5), constrained_layout=True)
     for ax, n in zip(axes.flat[:3], sizes[:3]):
-        for label in ALL:
-            ours, theirs = colours[label]
-            paper = paper_table.get((label, n))
+        for name in ALL:
+            net = na.get_net(name)
+            label = net.label
+            ours, theirs = colours[name]
+            paper = paper_table.get((gallery.paper_label(net), n))
             if paper:
                 b = np.array(sorted(paper))
                 gap = np.array([float(paper[x]["fe"]) - float(paper[x]["fe_exact"]) for x in b])
                 ax.plot(b, gap, "--", color=theirs, lw=1.6, label=f"{label} paper")
-            res = results.get((label, n))
+            res = results.get((name, n))
             if res is not None:
                 gap = res.column("free_energy") - res.column("exact_free_energy")
                 ax.errorbar(
@@ -285,34 +282,36 @@ def plot(results, paper_table, paper_summary, mode, args, path):
     for ax in axes.flat[len(sizes) : 3]:
         ax.axis("off")
     ax = axes.flat[3]
-    for label in PANEL_B_NETS:
-        ours, theirs = colours[label]
-        pn = sorted(n for (lab, n) in paper_summary if lab == label)
+    for name in PANEL_B_NETS:
+        net = na.get_net(name)
+        label, published_label = net.label, gallery.paper_label(net)
+        ours, theirs = colours[name]
+        pn = sorted(n for (lab, n) in paper_summary if lab == published_label)
         ax.plot(
             pn,
-            [float(paper_summary[(label, n)]["mean_abs_rel_err"]) for n in pn],
+            [float(paper_summary[(published_label, n)]["mean_abs_rel_err"]) for n in pn],
             "o--",
             color=theirs,
             label=f"{label} mean, paper",
         )
         ax.plot(
             pn,
-            [float(paper_summary[(label, n)]["max_abs_rel_err"]) for n in pn],
+            [float(paper_summary[(published_label, n)]["max_abs_rel_err"]) for n in pn],
             "^:",
             color=theirs,
             label=f"{label} max, paper",
         )
-        on = sorted(n for (lab, n) in results if lab == label)
+        on = sorted(n for (nm, n) in results if nm == name)
         ax.plot(
             on,
-            [np.mean(results[(label, n)].column("relative_error")) for n in on],
+            [np.mean(results[(name, n)].column("relative_error")) for n in on],
             "o-",
             color=ours,
             label=f"{label} mean, ours",
         )
         ax.plot(
             on,
-            [np.max(results[(label, n)].column("relative_error")) for n in on],
+            [np.max(results[(name, n)].column("relative_error")) for n in on],
             "^-",
             color=ours,
             label=f"{label} max, ours",
@@ -320,7 +319,10 @@ def plot(results, paper_table, paper_summary, mode, args, path):
     ax.set_xscale("log")
     ax.set_yscale("log")
     # Label the sizes themselves: log-axis minor labels (2×10¹, 3×10¹, ...) overlap.
-    ticks = sorted({n for (lab, n) in (*results, *paper_summary) if lab in PANEL_B_NETS})
+    panel_b_labels = {gallery.paper_label(na.get_net(name)) for name in PANEL_B_NETS}
+    ticks = sorted(
+        {n for (nm, n) in results if nm in PANEL_B_NETS} | {n for (lab, n) in paper_summary if lab in panel_b_labels}
+    )
     ax.set_xticks(ticks, [str(n) for n in ticks])
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("N")
@@ -329,9 +331,10 @@ def plot(results, paper_table, paper_summary, mode, args, path):
     ax.legend(fontsize=7, ncol=2)
     p = mode["protocol"]
     ref = mode.get("lr_reference_n")
-    lr = None if ref is None else f"{p.lr:g} ({', '.join(mode['lr_scaled_nets'])}: ·min(1, {ref}/N))"
+    scaled = ", ".join(na.get_net(name).label for name in mode.get("lr_scaled_nets", ()))
+    lr = None if ref is None else f"{p.lr:g} ({scaled}: ·min(1, {ref}/N))"
     fig.suptitle(f"Curie–Weiss, {gallery.describe_mode(args.mode, p, lr=lr)}", fontsize=9)
-    gallery.save_figure(fig, path)
+    gallery.save_figure(fig, path, args.mode)
 
 
 if __name__ == "__main__":

@@ -2,17 +2,23 @@ r"""Fig. 5 of arXiv:2302.08347: the SK spin glass, networks against SK_2RSB and 
 
 What it shows.
 
-A) The paper's figure: on the published SK instances (``na.sherrington_kirkpatrick(N, seed=s)``
-   reproduces the couplings of the paper bit for bit), the relative difference
-   :math:`(f[q_\text{net}] - f[q_\text{2RSB}])/|f[q_\text{2RSB}]|` of SK_RS, SK_1RSB
-   (:class:`~netket_arnn.models.SpinGlassARNN` with k = 0, 1), 1L
+A) The paper's figure, at the paper's sizes: on the published SK instances
+   (``na.sherrington_kirkpatrick(N, seed=s)`` reproduces the couplings of the paper bit for bit),
+   the relative difference :math:`(f[q_\text{net}] - f[q_\text{2RSB}])/|f[q_\text{2RSB}]|` of
+   SK_RS, SK_1RSB (:class:`~netket_arnn.models.SpinGlassARNN` with k = 0, 1), 1L
    (:class:`~netket_arnn.models.SingleLayerARNN`), MADE_23 and MADE_32
-   (:func:`~netket_arnn.models.made`) to SK_2RSB (k = 2), averaged over seeds, against β. No exact
-   free energy is known at these sizes: SK_2RSB, the best net, is the reference.
+   (:func:`~netket_arnn.models.made`) to SK_2RSB (k = 2), averaged over seeds, against β. Ours
+   and the paper's are drawn on the same instances (same N, same seeds), so the curves compare
+   like with like. No exact free energy is known at these sizes: SK_2RSB, the best net, is the
+   reference.
 B) What the paper could not do: at N ≤ 24 the exact free energy is known by enumeration
    (:func:`netket_arnn.exact.thermodynamics`), so every net, SK_2RSB included, gets its true
    relative error :math:`|f[q] - f|/|f|`; the bar chart sets it beside the relative difference to
    SK_2RSB that panel A measures.
+
+The nets are built from the registry by name (:func:`netket_arnn.build_net`: ``sk_rs``,
+``sk_1rsb``, ``sk_2rsb``, ``1l``, ``made_23``, ``made_32``) and annealed with the stage the
+registry gives them.
 
 What the paper reported (``examples/data/paper/sk_fig5_summary.csv``, mean over 10 seeds):
 SK_1RSB within :math:`\sim 5\times10^{-5}` of SK_2RSB (e.g. :math:`2.4\times10^{-5}` at N = 200,
@@ -28,12 +34,14 @@ value for the same instance), ``fig5_summary.csv`` (seed averages), ``fig5_sherr
 and ``.png`` into ``--out``; every run's records are saved after each β under ``runs/``, so an
 interrupted script, run again, continues where it stopped):
 
-- ``--smoke``: seconds, N = 12, one seed, one net of each kind; only checks the pipeline.
-- default (quick, about 7 minutes on 2 CPU cores): N = 20, seeds 1, 2 and 3, for both panels
-  (the paper's smallest size, N = 50, is drawn beside ours); β = 0.1 … 1.9 step 0.2, Adam 1e-2,
-  batch 500, 500 warm-up steps and 250 steps per β. With such short training the nets are not
-  converged (SK_kRSB, with the most parameters, needs the longest): their relative errors against
-  the exact f are some 10 times the paper's; panel B shows it, the difference to SK_2RSB hides it.
+- ``--smoke``: about a minute and a half on 2 CPU cores; panel A at N = 50 (seed 1, the
+  paper's curves of that instance beside ours), panel B at N = 12, one net of each kind and a
+  few steps: only checks the pipeline.
+- default (quick, about 15 minutes on 2 CPU cores): A) N = 50, seed 1, beside the paper's runs
+  on that instance; B) N = 20, seeds 1, 2 and 3; β = 0.1 … 1.9 step 0.2, Adam 1e-2, batch 500,
+  500 warm-up steps and 250 steps per β. With such short training the nets are not converged
+  (SK_kRSB, with the most parameters, needs the longest): their relative errors against the
+  exact f are some 10 times the paper's; panel B shows it, the difference to SK_2RSB hides it.
 - ``--full``: the paper's protocol (Adam 1e-3, batch 2000, β step 0.05, 5000 warm-up steps,
   1020 steps per β, 20,000 final samples) on N = 50, 100, 200 and seeds 1 … 10, and B) at N = 24
   with seeds 1 … 10: days on a CPU, meant for a GPU.
@@ -59,23 +67,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _gallery as gallery  # noqa: E402
 
 import netket_arnn as na  # noqa: E402
-from netket_arnn.models import SingleLayerARNN, SpinGlassARNN, made  # noqa: E402
 
 NAME = "fig5_sherrington_kirkpatrick"
-REFERENCE = "SK_2RSB"
-NETS = {
-    "SK_RS": lambda H, beta: SpinGlassARNN.from_hamiltonian(H, beta, k=0),
-    "SK_1RSB": lambda H, beta: SpinGlassARNN.from_hamiltonian(H, beta, k=1),
-    "SK_2RSB": lambda H, beta: SpinGlassARNN.from_hamiltonian(H, beta, k=2),
-    "1L": lambda H, beta: SingleLayerARNN.from_hamiltonian(H, beta),
-    "MADE_23": lambda H, beta: made(H.hilbert, depth=2, width=3),
-    "MADE_32": lambda H, beta: made(H.hilbert, depth=3, width=2),
-}
+# The nets by their registry names (na.net_names()); figures and tables use net.label, the
+# paper's name. SK_2RSB, the best net, is the paper's reference.
+NETS = ("sk_rs", "sk_1rsb", "sk_2rsb", "1l", "made_23", "made_32")
+REFERENCE = "sk_2rsb"
+
+
+def label(name: str) -> str:
+    return na.get_net(name).label
 
 
 def compared(mode) -> list[str]:
     """The nets of a mode that are compared with the reference SK_2RSB."""
-    return [net for net in mode["nets"] if net != REFERENCE]
+    return [name for name in mode["nets"] if name != REFERENCE]
 
 
 PUBLISHED_SIZES = (50, 100, 200)
@@ -85,10 +91,12 @@ MODES = {
         protocol=gallery.Protocol(
             betas=(0.5, 1.0), steps_per_beta=2, warmup_steps=2, n_samples=64, n_final_samples=128, lr=3e-2
         ),
-        relative={12: (1,)},
+        # Panel A at the paper's smallest size, so that the overlay of the published curves runs
+        # too; panel B where enumeration is instant.
+        relative={50: (1,)},
         exact={12: (1,)},
         # One net per class (SpinGlassARNN, SingleLayerARNN, made) and the reference.
-        nets=("SK_RS", "SK_2RSB", "1L", "MADE_32"),
+        nets=("sk_rs", "sk_2rsb", "1l", "made_32"),
     ),
     "quick": dict(
         protocol=gallery.Protocol(
@@ -99,37 +107,45 @@ MODES = {
             n_final_samples=4000,
             lr=1e-2,
         ),
-        # One set of runs serves both panels: at N = 20 the exact f is known too.
-        relative={20: (1, 2, 3)},
+        # A: the paper's smallest size, N = 50, on the paper's instance seed 1, beside the
+        # paper's runs on that same instance; B: N = 20, where the exact f is known.
+        relative={50: (1,)},
         exact={20: (1, 2, 3)},
-        nets=tuple(NETS),
+        nets=NETS,
     ),
     "full": dict(
         protocol=gallery.PAPER_PROTOCOL,
         relative={n: tuple(range(1, 11)) for n in PUBLISHED_SIZES},
         exact={24: tuple(range(1, 11))},
-        nets=tuple(NETS),
+        nets=NETS,
     ),
 }
 
 
-def anneal_net(label: str, n: int, seed: int, protocol: gallery.Protocol, args) -> na.AnnealResult:
-    """Anneal one net on the SK instance (n, seed) (or reuse the finished run).
+def anneal_net(name: str, n: int, seed: int, protocol: gallery.Protocol, args) -> na.AnnealResult:
+    """Anneal the registry's net ``name`` on the SK instance (n, seed) (or reuse the finished run).
 
     For n <= 30 ``anneal`` adds the exact free energy by enumeration to every record.
     """
-    tag = f"N{n}_seed{seed}_{label}"
-    settings = {"net": label, "N": n, "seed": seed, "protocol": protocol.describe()}
+    net = na.get_net(name)
+    tag = f"N{n}_seed{seed}_{name}"
+    settings = {"net": name, "N": n, "seed": seed, "protocol": protocol.describe()}
     done = gallery.finished_run(args.out, tag, len(protocol.betas), settings)
     if done is not None:
         return done
     H = na.sherrington_kirkpatrick(n, seed=seed)  # the paper's instance, bit for bit
-    model = NETS[label](H, protocol.betas[0])
-    vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=protocol.n_samples, seed=0)
+    vstate = nk.vqs.MCState(
+        nk.sampler.ARDirectSampler(H.hilbert),
+        net(H, protocol.betas[0]),
+        n_samples=protocol.n_samples,
+        chunk_size=net.chunk_size(n),
+        seed=0,
+    )
     return na.anneal(
         H,
         vstate,
         protocol.betas,
+        stage=net.beta_stage,
         exact="auto",  # enumeration when N <= 30, else no exact value
         metadata=settings,
         show_progress="table" if args.mode == "smoke" else True,
@@ -147,6 +163,11 @@ def published():
     return table
 
 
+def betas_of(paper, n: int, net: str) -> list[float]:
+    """Every β at which the paper has a run of net ``net`` (its label) at size ``n``."""
+    return sorted({b for (nn, _, lab), v in paper.items() if nn == n and lab == net for b in v})
+
+
 def seed_average(values: list[float]) -> tuple[float, float]:
     """Mean and standard error over seeds (error nan for one seed)."""
     v = np.asarray(values, dtype=float)
@@ -155,9 +176,11 @@ def seed_average(values: list[float]) -> tuple[float, float]:
     return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v)))
 
 
-def paper_average(paper, n: int, net: str, betas) -> dict:
-    """β -> (mean, sem, n_seeds) of the paper's relative difference over all its seeds."""
-    seeds = sorted({s for (nn, s, lab) in paper if nn == n and lab == net})
+def paper_average(paper, n: int, net: str, betas, seeds=None) -> dict:
+    """β -> (mean, sem, n_seeds) of the paper's relative difference of net ``net`` (its label) over
+    ``seeds`` (default: all the paper's seeds at ``n``), skipping seeds the paper has no run of."""
+    have = {s for (nn, s, lab) in paper if nn == n and lab == net}
+    seeds = sorted(have if seeds is None else have & set(seeds))
     out = {}
     for b in betas:
         vals = [paper[(n, s, net)][b][1] for s in seeds if b in paper[(n, s, net)]]
@@ -197,21 +220,21 @@ def main(argv=None):
     results, n_params = {}, {}
     total, k = len(instances) * len(mode["nets"]), 0
     for n, seed in instances:
-        for label in mode["nets"]:
+        for name in mode["nets"]:
             k += 1
-            clock.say(f"run {k}/{total}: {label} on SK N = {n}, seed {seed} ({args.mode} mode)")
-            results[(n, seed, label)] = anneal_net(label, n, seed, protocol, args)
-            n_params[(n, label)] = results[(n, seed, label)].metadata["n_parameters"]
+            clock.say(f"run {k}/{total}: {label(name)} on SK N = {n}, seed {seed} ({args.mode} mode)")
+            results[(n, seed, name)] = anneal_net(name, n, seed, protocol, args)
+            n_params[(n, name)] = results[(n, seed, name)].metadata["n_parameters"]
         ref = results[(n, seed, REFERENCE)].column("free_energy")
-        for label in mode["nets"]:
-            res = results[(n, seed, label)]
-            mine = paper.get((n, seed, label), {})
+        for name in mode["nets"]:
+            res = results[(n, seed, name)]
+            mine = paper.get((n, seed, label(name)), {})
             for r, f_ref in zip(res, ref):
                 p = mine.get(round(r.beta, 4))
                 per_beta.write(
                     N=n,
                     seed=seed,
-                    net=label,
+                    net=label(name),
                     beta=r.beta,
                     f=r.free_energy,
                     f_error=r.free_energy_error,
@@ -251,7 +274,7 @@ def main(argv=None):
             "seconds": clock(),
             "finished": True,
             "instances": instances,
-            "n_parameters": {f"N{n}_{lab}": v for (n, lab), v in n_params.items()},
+            "n_parameters": {f"N{n}_{label(name)}": v for (n, name), v in n_params.items()},
             "headline": headline,
             "summary": summary,
             "paper": gallery.PAPER_CITATION,
@@ -261,8 +284,8 @@ def main(argv=None):
     clock.say(f"done ({args.mode} mode)")
 
 
-def rel_diff(results, n, seed, label) -> np.ndarray:
-    f = results[(n, seed, label)].column("free_energy")
+def rel_diff(results, n, seed, name) -> np.ndarray:
+    f = results[(n, seed, name)].column("free_energy")
     ref = results[(n, seed, REFERENCE)].column("free_energy")
     return (f - ref) / np.abs(ref)
 
@@ -287,9 +310,9 @@ def summarise(results, paper, mode, betas, n_params, out) -> list[dict]:
     )
     rows = []
     for n, seeds in mode["relative"].items():
-        for label in compared(mode):
-            diffs = np.array([rel_diff(results, n, s, label) for s in seeds])
-            theirs = paper_average(paper, n, label, betas)
+        for name in compared(mode):
+            diffs = np.array([rel_diff(results, n, s, name) for s in seeds])
+            theirs = paper_average(paper, n, label(name), betas, seeds)
             for j, b in enumerate(betas):
                 mean, sem = seed_average(diffs[:, j])
                 p = theirs.get(b, (None, None, None))
@@ -297,7 +320,7 @@ def summarise(results, paper, mode, betas, n_params, out) -> list[dict]:
                     dict(
                         part="A: rel. diff. to SK_2RSB",
                         N=n,
-                        net=label,
+                        net=label(name),
                         beta=b,
                         n_seeds=len(seeds),
                         mean=mean,
@@ -305,24 +328,24 @@ def summarise(results, paper, mode, betas, n_params, out) -> list[dict]:
                         paper_mean=p[0],
                         paper_sem=p[1],
                         paper_n_seeds=p[2],
-                        n_parameters=n_params[(n, label)],
+                        n_parameters=n_params[(n, name)],
                     )
                 )
     for n, seeds in mode["exact"].items():
-        for label in mode["nets"]:
-            errs = np.array([results[(n, s, label)].column("relative_error") for s in seeds])
+        for name in mode["nets"]:
+            errs = np.array([results[(n, s, name)].column("relative_error") for s in seeds])
             for j, b in enumerate(betas):
                 mean, sem = seed_average(errs[:, j])
                 rows.append(
                     dict(
                         part="B: rel. error to exact",
                         N=n,
-                        net=label,
+                        net=label(name),
                         beta=b,
                         n_seeds=len(seeds),
                         mean=mean,
                         sem=sem,
-                        n_parameters=n_params[(n, label)],
+                        n_parameters=n_params[(n, name)],
                     )
                 )
     for row in rows:
@@ -360,66 +383,63 @@ def headline_values(summary) -> list[dict]:
 
 def plot(results, paper, mode, args, betas, path):
     colours = gallery.paired_colours(mode["nets"])
-    sizes = sorted(set(PUBLISHED_SIZES) | set(mode["relative"]))
-    fig = plt.figure(figsize=(4.2 * max(len(sizes), 3), 8.8), constrained_layout=True)
+    # Panel A compares at equal N only: one panel per size we ran, with the paper's runs on the
+    # same instances (same N, same seeds) where the paper has them.
+    sizes = sorted(mode["relative"])
+    fig = plt.figure(figsize=(4.6 * max(len(sizes), 2.6), 8.8), constrained_layout=True)
     top, bottom = fig.subfigures(2, 1)
     axes = top.subplots(1, len(sizes), sharey=True, squeeze=False)[0]
     for ax, n in zip(axes, sizes):
-        for label in compared(mode):
-            ours, theirs = colours[label]
-            pb = paper_average(
-                paper, n, label, sorted({b for (nn, _, lab), v in paper.items() if nn == n and lab == label for b in v})
-            )
+        seeds = mode["relative"][n]
+        with_paper = False
+        for name in compared(mode):
+            ours, theirs = colours[name]
+            pb = paper_average(paper, n, label(name), betas_of(paper, n, label(name)), seeds)
             if pb:
+                with_paper = True
                 b = np.array(sorted(pb))
                 ax.errorbar(
                     b,
                     [pb[x][0] for x in b],
-                    yerr=[pb[x][1] for x in b],
+                    yerr=[0 if np.isnan(pb[x][1]) else pb[x][1] for x in b],
                     fmt="--",
                     color=theirs,
                     lw=1.4,
                     capsize=1.5,
-                    label=f"{label} paper",
+                    label=f"{label(name)} paper",
                 )
-            seeds = mode["relative"].get(n)
-            if seeds:
-                diffs = np.array([rel_diff(results, n, s, label) for s in seeds])
-                stats = [seed_average(diffs[:, j]) for j in range(len(betas))]
-                ax.errorbar(
-                    betas,
-                    [m for m, _ in stats],
-                    yerr=[0 if np.isnan(e) else e for _, e in stats],
-                    fmt="o-",
-                    ms=3,
-                    color=ours,
-                    capsize=2,
-                    label=f"{label} ours",
-                )
-        seeds = mode["relative"].get(n)
+            diffs = np.array([rel_diff(results, n, s, name) for s in seeds])
+            stats = [seed_average(diffs[:, j]) for j in range(len(betas))]
+            ax.errorbar(
+                betas,
+                [m for m, _ in stats],
+                yerr=[0 if np.isnan(e) else e for _, e in stats],
+                fmt="o-",
+                ms=3,
+                color=ours,
+                capsize=2,
+                label=f"{label(name)} ours",
+            )
+        instances = f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
         whose = (
-            f"ours: seed{'s' if seeds and len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
-            if seeds
-            else "paper only"
+            f"ours and the paper's runs, {instances}"
+            if with_paper
+            else f"ours, {instances}; no published run at this N"
         )
         ax.set_title(f"A) SK N = {n} ({whose})", fontsize=10)
         ax.set_yscale("symlog", linthresh=1e-5)
         ax.axhline(0.0, color="k", lw=0.5)
         ax.set_xlabel(r"$\beta$")
+        ax.legend(fontsize=7, ncol=2)
     axes[0].set_ylabel(r"$(f[q] - f[q_{\rm 2RSB}])\,/\,|f[q_{\rm 2RSB}]|$")
-    # A legend on the first panel, and on the first one with the paper's curves if that is another.
-    axes[0].legend(fontsize=7, ncol=2)
-    with_paper = [ax for ax in axes if any("paper" in lab for lab in ax.get_legend_handles_labels()[1])]
-    if with_paper and with_paper[0] is not axes[0]:
-        with_paper[0].legend(fontsize=7, ncol=2)
 
     ax_err, ax_bar = bottom.subplots(1, 2)
     ((n, seeds),) = mode["exact"].items()
     means = {}
-    for label in mode["nets"]:
-        errs = np.array([results[(n, s, label)].column("relative_error") for s in seeds])
-        ax_err.plot(betas, errs.mean(axis=0), "o-", ms=3, color=colours[label][0], label=label)
-        means[label] = (float(errs.mean()), float(np.mean([rel_diff(results, n, s, label) for s in seeds])))
+    for name in mode["nets"]:
+        errs = np.array([results[(n, s, name)].column("relative_error") for s in seeds])
+        ax_err.plot(betas, errs.mean(axis=0), "o-", ms=3, color=colours[name][0], label=label(name))
+        means[name] = (float(errs.mean()), float(np.mean([rel_diff(results, n, s, name) for s in seeds])))
     ax_err.set_yscale("log")
     ax_err.set_xlabel(r"$\beta$")
     ax_err.set_ylabel(r"$|f[q] - f|\,/\,|f|$ (exact $f$ by enumeration)")
@@ -441,14 +461,14 @@ def plot(results, paper, mode, args, betas, path):
         hatch="//",
         label="relative difference to SK_2RSB (the paper's measure)",
     )
-    ax_bar.set_xticks(x, list(mode["nets"]), fontsize=8)
+    ax_bar.set_xticks(x, [label(name) for name in mode["nets"]], fontsize=8)
     ax_bar.axhline(0.0, color="k", lw=0.5)
     ax_bar.set_ylim(top=1.4 * max(max(v) for v in means.values()))  # room for the legend
     ax_bar.set_ylabel(r"mean over $\beta$")
     ax_bar.set_title(f"B) N = {n}: what the difference to SK_2RSB misses", fontsize=10)
     ax_bar.legend(fontsize=7)
     fig.suptitle(f"Sherrington–Kirkpatrick, {gallery.describe_mode(args.mode, mode['protocol'])}", fontsize=9)
-    gallery.save_figure(fig, path)
+    gallery.save_figure(fig, path, args.mode)
 
 
 if __name__ == "__main__":

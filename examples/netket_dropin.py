@@ -5,8 +5,8 @@ What it shows.
 1. Free-energy training (a classical problem). A NetKet script that trains
    ``nk.models.ARNNDense`` on an SK instance with :class:`netket_arnn.VariationalFreeEnergy`
    (NetKet's driver interface: ``run``, loggers, callbacks) becomes a physics-ARNN script by
-   changing the one line that builds the model, to
-   ``SpinGlassARNN.from_hamiltonian(H, beta, k=1)`` (SK_1RSB). Sampler, variational state,
+   changing the one line that builds the model, to ``na.build_net("sk_1rsb", H, beta)`` (SK_1RSB,
+   from the registry of named nets, :func:`netket_arnn.build_net`). Sampler, variational state,
    optimizer, driver and logger stay as they are. Exact enumeration
    (:func:`netket_arnn.exact.thermodynamics`) gives the reference free energy.
 2. Ground state of a quantum model. Physics ARNNs are the ansatz of NetKet's own ``nk.driver.VMC``
@@ -14,9 +14,9 @@ What it shows.
    :math:`H = -\sum_i \sigma^z_i\sigma^z_{i+1} - h\sum_i \sigma^x_i` (``nk.operator.Ising`` with
    J = -1, h = 1, periodic), compared with ``nk.exact.lanczos_ed``. The ansätze are built on the
    chain's classical couplings (:func:`netket_arnn.from_ising` of the same ``nk.operator.Ising``
-   without its field, which also converts NetKet's sign convention): 1L
-   (:class:`~netket_arnn.models.SingleLayerARNN`) and SK_1RSB
-   (:class:`~netket_arnn.models.SpinGlassARNN`, dense, its first layer learned). All models of the
+   without its field, which also converts NetKet's sign convention): the registry's ``1l`` (1L,
+   :class:`~netket_arnn.models.SingleLayerARNN`) and ``sk_1rsb_learned`` (SK_1RSB,
+   :class:`~netket_arnn.models.SpinGlassARNN`, dense, its first layer learned). All models of the
    package have ``machine_pow = 2`` and positive amplitudes (:math:`\log\psi = \frac12\log q`),
    which suits this ground state: it is positive (Perron–Frobenius). NetKet's ``ARNNDense`` is
    trained beside them. What to expect: the physics ARNNs are built for Boltzmann distributions of
@@ -30,7 +30,7 @@ The paper has no such experiment: there are no published numbers to draw beside 
 Modes (each writes ``netket_dropin.csv`` (one row per model and step), ``netket_dropin.json`` and
 ``netket_dropin.png`` into ``--out``):
 
-- ``--smoke``: seconds; only checks the pipeline.
+- ``--smoke``: about a minute on 2 CPU cores; only checks the pipeline.
 - default (quick, about 3 minutes on 2 CPU cores): SK N = 16, β = 1, 300 Adam steps of batch
   1000; TFIM chain N = 10, 300 SR steps of batch 1500.
 - ``--full``: SK N = 20, 2000 steps of batch 2000; TFIM chain N = 16, 1000 SR steps of batch 4000.
@@ -65,13 +65,18 @@ MODES = {
 }
 
 
+def label(ansatz: str) -> str:
+    """How figures and tables name a model: NetKet's ``ARNNDense``, or the registry net's label."""
+    return ansatz if ansatz == "ARNNDense" else na.get_net(ansatz).label
+
+
 def free_energy_training(n_sites: int, n_steps: int, n_samples: int, ansatz: str):
     """The plain NetKet script of part 1; ``ansatz`` selects which of the two model lines runs."""
     beta = 1.0
     H = na.sherrington_kirkpatrick(n_sites, seed=1)
 
-    if ansatz == "SK_1RSB":
-        model = na.models.SpinGlassARNN.from_hamiltonian(H, beta, k=1)  # <- the one line that changes
+    if ansatz == "sk_1rsb":
+        model = na.build_net("sk_1rsb", H, beta)  # <- the one line that changes
     else:
         model = nk.models.ARNNDense(hilbert=H.hilbert, layers=2, features=(4, 2))
 
@@ -82,10 +87,10 @@ def free_energy_training(n_sites: int, n_steps: int, n_samples: int, ansatz: str
     driver.run(n_iter=n_steps, out=log)
 
     f_exact = na.exact.thermodynamics(H, beta).free_energy
-    f = np.real(np.asarray(log.data["free_energy"]["Mean"]))
+    f = np.real(np.asarray(log.data["free_energy_per_spin"]["Mean"]))
     return {
         "value": f,
-        "error": np.asarray(log.data["free_energy"]["Sigma"]),
+        "error": np.asarray(log.data["free_energy_per_spin"]["Sigma"]),
         "reference": f_exact,
         "n_parameters": vstate.n_parameters,
     }
@@ -99,12 +104,11 @@ def tfim_ground_state(n_sites: int, n_steps: int, n_samples: int, ansatz: str):
     e_exact = float(nk.exact.lanczos_ed(ham)[0])
 
     classical = na.from_ising(nk.operator.Ising(hilbert, chain, h=0.0, J=-1.0))  # the chain's couplings
-    if ansatz == "1L":
-        model = na.models.SingleLayerARNN.from_hamiltonian(classical, beta=0.5)
-    elif ansatz == "SK_1RSB":
-        model = na.models.SpinGlassARNN.from_hamiltonian(classical, beta=0.5, k=1, sparse=False, learn_couplings=True)
-    else:
+    if ansatz == "ARNNDense":
         model = nk.models.ARNNDense(hilbert=hilbert, layers=2, features=(4, 2))
+    else:  # "1l" or "sk_1rsb_learned", built on the chain's couplings at β = 0.5
+        options = {"sparse": False} if ansatz == "sk_1rsb_learned" else {}
+        model = na.build_net(ansatz, classical, 0.5, **options)
 
     vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(hilbert), model, n_samples=n_samples, seed=0)
     driver = nk.driver.VMC(
@@ -135,20 +139,21 @@ def main(argv=None):
     )
     runs, summary = {}, []
     jobs = [
-        ("free energy, SK", free_energy_training, m["sk_n"], m["sk_steps"], m["sk_samples"], ("ARNNDense", "SK_1RSB")),
+        ("free energy, SK", free_energy_training, m["sk_n"], m["sk_steps"], m["sk_samples"], ("ARNNDense", "sk_1rsb")),
         (
             "ground state, TFIM",
             tfim_ground_state,
             m["tfim_n"],
             m["tfim_steps"],
             m["tfim_samples"],
-            ("ARNNDense", "1L", "SK_1RSB"),
+            ("ARNNDense", "1l", "sk_1rsb_learned"),
         ),
     ]
-    for part, script, n, steps, n_samples, models in jobs:
-        for model in models:
+    for part, script, n, steps, n_samples, ansatzes in jobs:
+        for ansatz in ansatzes:
+            model = label(ansatz)
             clock.say(f"{part} N = {n}: {model}, {steps} steps ({args.mode} mode)")
-            out = script(n, steps, n_samples, model)
+            out = script(n, steps, n_samples, ansatz)
             rel = (out["value"] - out["reference"]) / abs(out["reference"])
             runs[(part, model)] = (n, rel)
             for k, (v, e, r) in enumerate(zip(out["value"], out["error"], rel)):
@@ -188,7 +193,12 @@ def plot(runs, args, path):
         "free energy, SK": (r"$(f[q] - f)\,/\,|f|$", "1. VariationalFreeEnergy, SK N = {n}, β = 1 (exact f)"),
         "ground state, TFIM": (r"$(E - E_0)\,/\,|E_0|$", "2. nk.driver.VMC + SR, TFIM chain N = {n}, h = 1"),
     }
-    styles = {"ARNNDense": ("tab:gray", "-"), "SK_1RSB": ("tab:orange", "-"), "1L": ("tab:red", "--")}
+    styles = {
+        label("ARNNDense"): ("tab:gray", "-"),
+        label("sk_1rsb"): ("tab:orange", "-"),
+        label("sk_1rsb_learned"): ("tab:orange", "-"),
+        label("1l"): ("tab:red", "--"),
+    }
     sizes = {p: n for (p, _), (n, _) in runs.items()}
     for ax, part in zip(axes, titles):
         for (p, model), (_, rel) in runs.items():
@@ -217,7 +227,7 @@ def plot(runs, args, path):
     fig.suptitle(
         f"Physics ARNNs inside plain NetKet scripts ({args.mode} mode); NetKet's ARNNDense in grey", fontsize=9
     )
-    gallery.save_figure(fig, path)
+    gallery.save_figure(fig, path, args.mode)
 
 
 if __name__ == "__main__":

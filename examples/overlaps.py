@@ -3,7 +3,9 @@ r"""Overlap distributions P(q) of arXiv:2302.08347, drawn over the paper's publi
 What it shows. The overlap :math:`q_{ab} = \frac1N \sum_i a_i b_i` of two independent samples of
 a network measures how its probability mass is spread over the states of the system
 (:func:`netket_arnn.observables.overlap_distribution`; here through
-``netket_arnn.anneal(..., overlaps=True)``, which stores P(q) in every record).
+``netket_arnn.anneal(..., estimates=FinalEstimates(overlaps=True))``, which stores P(q) in every
+record). The nets come from the registry by name (:func:`netket_arnn.get_net`), in the
+package's default precision.
 
 - Curie–Weiss, N = 200, at β = 1.2 and 1.3 (ferromagnetic phase): the exact distribution (CW_N
   at its exact parameters) has two peaks at :math:`q = \pm m^2`-like values and almost no weight
@@ -28,11 +30,12 @@ Modes (each writes ``overlaps.csv`` (ours and the paper's per bin), ``overlaps.j
 ``overlaps.png`` into ``--out``; runs are saved after each β under ``runs/`` and reused when the
 script is run again):
 
-- ``--smoke``: seconds, N = 12; only checks the pipeline.
+- ``--smoke``: about half a minute of CPU time (mostly compilation), N = 12; only checks the
+  pipeline.
 - default (quick, about 3 minutes on 2 CPU cores): CW N = 200 with CW_N, CW_∞, 1P, 1L (β = 0.1 …
   1.3 step 0.1, Adam 5e-3 (the CW nets' parameters scale as 1/N: a larger step is noise),
   batch 500, 100 steps per β); SK N = 200, seed 1 only, with SK_RS, SK_1RSB and 1L (β = 0.1 …
-  1.5 step 0.2, Adam 1e-2, 40 steps per β, float32 for speed): ours is one instance, the paper's
+  1.5 step 0.2, Adam 1e-2, 40 steps per β): ours is one instance, the paper's
   a nine-instance mean. The Curie–Weiss histograms match the paper's; the SK nets, trained for a
   few minutes instead of hours, do not: at β = 1.5 they have lost entropy and sit in one valley
   (raw ⟨q⟩ ≈ 0.6, ⟨q²⟩ twice the paper's), which the figure shows.
@@ -52,7 +55,6 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import netket as nk  # noqa: E402
 import numpy as np  # noqa: E402
@@ -62,52 +64,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _gallery as gallery  # noqa: E402
 
 import netket_arnn as na  # noqa: E402
-from netket_arnn.models import (  # noqa: E402
-    CurieWeissARNN,
-    CurieWeissInfARNN,
-    OneParameterARNN,
-    SingleLayerARNN,
-    SpinGlassARNN,
-    made,
-)
 
 NAME = "overlaps"
 BIN_EDGES = np.linspace(-1.0, 1.0, 101)  # the paper's 100 bins of width 0.02
-# The paper's file names some nets differently.
+# The nets by their registry names (na.net_names()); figures use net.label. The paper's file
+# names some nets differently.
 PAPER_NAMES = {
-    "CW_N": "CWARNN",
-    "CW_inf": "CWARNN_inf",
-    "1P": "1Par",
-    "1L": "SL",
-    "SK_RS": "SK_0rsb",
-    "SK_1RSB": "SK_1rsb",
-    "SK_2RSB": "SK_2rsb",
+    "cw_n": "CWARNN",
+    "cw_inf": "CWARNN_inf",
+    "1p": "1Par",
+    "1l": "SL",
+    "sk_rs": "SK_0rsb",
+    "sk_1rsb": "SK_1rsb",
+    "sk_2rsb": "SK_2rsb",
+    "made_21": "MADE_21",
+    "made_22": "MADE_22",
+    "made_23": "MADE_23",
+    "made_32": "MADE_32",
 }
-
-
-def _net(kind, **options):
-    def build(H, beta, dtype):
-        if kind == "made":
-            return made(H.hilbert, param_dtype=dtype, **options)
-        return kind.from_hamiltonian(H, beta, param_dtype=dtype, **options)
-
-    return build
-
-
-NETS = {
-    "CW_N": _net(CurieWeissARNN),
-    "CW_inf": _net(CurieWeissInfARNN),
-    "1P": _net(OneParameterARNN),
-    "1L": _net(SingleLayerARNN),
-    "MADE_21": _net("made", depth=2, width=1),
-    "MADE_22": _net("made", depth=2, width=2),
-    "SK_RS": _net(SpinGlassARNN, k=0),
-    "SK_1RSB": _net(SpinGlassARNN, k=1),
-    "SK_2RSB": _net(SpinGlassARNN, k=2),
-    "MADE_23": _net("made", depth=2, width=3),
-    "MADE_32": _net("made", depth=3, width=2),
-}
-EXACT_NETS = {"CW_N"}
 CW_BETAS, SK_BETA = (1.2, 1.3), 1.5
 
 
@@ -126,8 +100,7 @@ MODES = {
     "smoke": dict(
         cw=dict(
             N=12,
-            nets=("CW_N", "1P"),
-            dtype="float64",
+            nets=("cw_n", "1p"),
             protocol=gallery.Protocol(
                 betas=CW_BETAS, steps_per_beta=2, warmup_steps=2, n_samples=64, n_final_samples=128, lr=1e-2
             ),
@@ -135,72 +108,67 @@ MODES = {
         sk=dict(
             N=12,
             seeds=(1,),
-            nets=("SK_RS",),
-            dtype="float64",
+            nets=("sk_rs",),
             protocol=gallery.Protocol(
                 betas=(SK_BETA,), steps_per_beta=2, warmup_steps=2, n_samples=64, n_final_samples=128, lr=1e-2
             ),
         ),
     ),
     "quick": dict(
-        cw=dict(
-            N=200, nets=("CW_N", "CW_inf", "1P", "1L"), dtype="float64", protocol=_protocol(1.3, 0.1, 100, 200, 5e-3)
-        ),
+        cw=dict(N=200, nets=("cw_n", "cw_inf", "1p", "1l"), protocol=_protocol(1.3, 0.1, 100, 200, 5e-3)),
         sk=dict(
             N=200,
             seeds=(1,),
-            nets=("SK_RS", "SK_1RSB", "1L"),
-            dtype="float32",
+            nets=("sk_rs", "sk_1rsb", "1l"),
             protocol=_protocol(1.5, 0.2, 40, 160, 1e-2),
         ),
     ),
     "full": dict(
         cw=dict(
             N=200,
-            nets=("CW_N", "CW_inf", "1P", "1L", "MADE_21", "MADE_22"),
-            dtype="float64",
+            nets=("cw_n", "cw_inf", "1p", "1l", "made_21", "made_22"),
             protocol=replace(gallery.PAPER_PROTOCOL, betas=gallery.grid(0.1, 1.3, 0.05)),
         ),
         sk=dict(
             N=200,
             seeds=tuple(range(1, 10)),
-            nets=("SK_RS", "SK_1RSB", "SK_2RSB", "1L", "MADE_23", "MADE_32"),
-            dtype="float64",
+            nets=("sk_rs", "sk_1rsb", "sk_2rsb", "1l", "made_23", "made_32"),
             protocol=replace(gallery.PAPER_PROTOCOL, betas=gallery.grid(0.1, 1.5, 0.05)),
         ),
     ),
 }
 
 
-def anneal_net(system: str, label: str, seed: int | None, part: dict, args) -> na.AnnealResult:
-    """Anneal one net up to the largest β of the panel, estimating P(q) at every β."""
+def anneal_net(system: str, name: str, seed: int | None, part: dict, args) -> na.AnnealResult:
+    """Anneal the registry's net ``name`` up to the largest β of the panel, estimating P(q) at every β.
+
+    The nets are built in the package's default precision (float64 parameters and log q,
+    float32 arithmetic).
+    """
+    net = na.get_net(name)
     n, protocol = part["N"], part["protocol"]
-    tag = f"{system}_N{n}" + ("" if seed is None else f"_seed{seed}") + f"_{label}"
-    settings = {
-        "net": label,
-        "N": n,
-        "seed": seed,
-        "system": system,
-        "dtype": part["dtype"],
-        "protocol": protocol.describe(),
-    }
+    tag = f"{system}_N{n}" + ("" if seed is None else f"_seed{seed}") + f"_{name}"
+    settings = {"net": name, "N": n, "seed": seed, "system": system, "protocol": protocol.describe()}
     done = gallery.finished_run(args.out, tag, len(protocol.betas), settings)
     if done is not None:
         return done
-    dtype = jnp.float32 if part["dtype"] == "float32" else jnp.float64
-    H = na.curie_weiss(n) if system == "CW" else na.sherrington_kirkpatrick(n, seed=seed, dtype=dtype)
-    model = NETS[label](H, protocol.betas[0], dtype)
-    vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=protocol.n_samples, seed=0)
+    H = na.curie_weiss(n) if system == "CW" else na.sherrington_kirkpatrick(n, seed=seed)
+    vstate = nk.vqs.MCState(
+        nk.sampler.ARDirectSampler(H.hilbert),
+        net(H, protocol.betas[0]),
+        n_samples=protocol.n_samples,
+        chunk_size=net.chunk_size(n),
+        seed=0,
+    )
     return na.anneal(
         H,
         vstate,
         protocol.betas,
-        exact_parameters=True if label in EXACT_NETS else None,
+        stage=net.beta_stage,  # CW_N: its exact parameters at every β
         exact=None,  # P(q) is the point here; skip the exact references
-        overlaps=True,
         metadata=settings,
         show_progress="table" if args.mode == "smoke" else True,
-        **protocol.anneal_options(),
+        **protocol.anneal_options(overlaps=True),
         **gallery.resume_options(args.out, tag, checkpoint_every=200 if args.mode == "full" else None),
     )
 
@@ -247,27 +215,28 @@ def main(argv=None):
     )
     panels = [("CW", b) for b in CW_BETAS] + [("SK", SK_BETA)]
     hist, stats = {}, []
-    jobs = [("CW", label, None) for label in mode["cw"]["nets"]]
-    jobs += [("SK", label, s) for label in mode["sk"]["nets"] for s in mode["sk"]["seeds"]]
+    jobs = [("CW", name, None) for name in mode["cw"]["nets"]]
+    jobs += [("SK", name, s) for name in mode["sk"]["nets"] for s in mode["sk"]["seeds"]]
     runs = {}
-    for k, (system, label, seed) in enumerate(jobs, 1):
+    for k, (system, name, seed) in enumerate(jobs, 1):
         part = mode["cw" if system == "CW" else "sk"]
         clock.say(
-            f"run {k}/{len(jobs)}: {label} on {system} N = {part['N']}"
+            f"run {k}/{len(jobs)}: {na.get_net(name).label} on {system} N = {part['N']}"
             + ("" if seed is None else f", seed {seed}")
             + f" ({args.mode} mode)"
         )
-        runs[(system, label, seed)] = anneal_net(system, label, seed, part, args)
+        runs[(system, name, seed)] = anneal_net(system, name, seed, part, args)
 
     for system, beta in panels:
         part = mode["cw" if system == "CW" else "sk"]
         seeds = (None,) if system == "CW" else part["seeds"]
-        for label in part["nets"]:
-            parts = [binned(runs[(system, label, s)], beta) for s in seeds]
+        for name in part["nets"]:
+            label = na.get_net(name).label
+            parts = [binned(runs[(system, name, s)], beta) for s in seeds]
             p = np.mean([h for h, _, _ in parts], axis=0)
             p_raw = np.mean([h for _, h, _ in parts], axis=0)
-            hist[(system, beta, label)] = p
-            theirs = paper.get((system, round(beta, 4), PAPER_NAMES.get(label, label)))
+            hist[(system, beta, name)] = p
+            theirs = paper.get((system, round(beta, 4), PAPER_NAMES[name]))
             p_paper = np.full_like(p, np.nan) if theirs is None else theirs[1]
             seed_text = "-" if system == "CW" else " ".join(map(str, seeds))
             for q, a, r, b in zip(centres, p, p_raw, p_paper):
@@ -290,6 +259,7 @@ def main(argv=None):
         {
             "mode": args.mode,
             "settings": {s: {**mode[s], "protocol": mode[s]["protocol"].describe()} for s in ("cw", "sk")},
+            "precision": "the package's default: float64 parameters and log q, float32 arithmetic",
             "seconds": clock(),
             "moments": stats,
             "paper": gallery.PAPER_CITATION,
@@ -310,27 +280,24 @@ def moments(q, p) -> dict:
 
 
 def plot(hist, paper, panels, mode, args, centres, path):
-    names = list(
-        dict.fromkeys(
-            mode["cw"]["nets"] + mode["sk"]["nets"] + ("MADE_21", "MADE_22", "SK_1RSB", "SK_2RSB", "MADE_23", "MADE_32")
-        )
-    )
+    names = list(dict.fromkeys(mode["cw"]["nets"] + mode["sk"]["nets"] + tuple(PAPER_NAMES)))
     colours = gallery.paired_colours(names)
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), constrained_layout=True)
     for ax, (system, beta) in zip(axes, panels):
         part = mode["cw" if system == "CW" else "sk"]
         shown = [
-            lab
-            for lab in names
-            if (system, beta, lab) in hist or (system, round(beta, 4), PAPER_NAMES.get(lab, lab)) in paper
+            name
+            for name in names
+            if (system, beta, name) in hist or (system, round(beta, 4), PAPER_NAMES[name]) in paper
         ]
-        for label in shown:
-            ours, theirs = colours[label]
-            pub = paper.get((system, round(beta, 4), PAPER_NAMES.get(label, label)))
+        for name in shown:
+            label = na.get_net(name).label
+            ours, theirs = colours[name]
+            pub = paper.get((system, round(beta, 4), PAPER_NAMES[name]))
             if pub is not None:
                 ax.step(pub[0], pub[1], where="mid", ls="--", color=theirs, lw=1.4, label=f"{label} paper")
-            if (system, beta, label) in hist:
-                ax.step(centres, hist[(system, beta, label)], where="mid", color=ours, lw=1.3, label=f"{label} ours")
+            if (system, beta, name) in hist:
+                ax.step(centres, hist[(system, beta, name)], where="mid", color=ours, lw=1.3, label=f"{label} ours")
         seeds = (
             ""
             if system == "CW"
@@ -347,7 +314,7 @@ def plot(hist, paper, panels, mode, args, centres, path):
         f"Overlap distributions, Curie–Weiss in {gallery.describe_mode(args.mode, mode['cw']['protocol'])}",
         fontsize=8,
     )
-    gallery.save_figure(fig, path)
+    gallery.save_figure(fig, path, args.mode)
 
 
 if __name__ == "__main__":

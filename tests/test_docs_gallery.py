@@ -56,6 +56,18 @@ def test_example_pages_show_figures_or_a_placeholder(examples):
     assert "```{figure}" in page and "placeholder" not in page
 
 
+def test_usage_lines_become_code_blocks_so_their_double_dashes_survive(examples):
+    """An indented usage line left in a paragraph would have its ``--`` typeset as an en dash."""
+    script = examples / "fig4_cw.py"
+    script.write_text(
+        '"""Title.\n\nModes:\n\n- ``--smoke``: a pipeline check.\n\n'
+        '    python examples/fig4_cw.py [--smoke | --full] [--out OUT]\n"""\n'
+    )
+    page = gallery.example_page(gallery.read_example(script))
+    assert "```bash\npython examples/fig4_cw.py [--smoke | --full] [--out OUT]\n```" in page
+    assert "    python examples/fig4_cw.py" not in page
+
+
 def test_every_planned_example_is_recognised_by_its_file_name():
     names = {
         "fig4_curie_weiss": "fig4-curie-weiss",

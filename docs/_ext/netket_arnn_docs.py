@@ -193,6 +193,7 @@ def figure_placeholder(names: list[str], command: str) -> str:
 
 
 ROLE = re.compile(r":(?P<role>[a-z]+(?::[a-z]+)?):`(?P<text>[^`]+)`")
+COMMAND = re.compile(r"^ {4,}(?P<command>python \S+.*)$")
 
 
 def docstring_markdown(text: str) -> str:
@@ -201,7 +202,20 @@ def docstring_markdown(text: str) -> str:
     Scripts' docstrings are written for the terminal as much as for this site, in loose
     reStructuredText; markdown reads them without complaint (a nested list or a ``|x|`` is not
     an error there) and MyST understands the roles written as ``{role}`text```.
+
+    An indented command line (``    python examples/x.py [--smoke | --full]``) becomes a fenced
+    ``bash`` block. Left as it is, markdown would take it for the continuation of the paragraph
+    or list item above it, and the typography of the site would turn its ``--`` into an en
+    dash: a copied command would then fail.
     """
+    lines = []
+    for line in text.splitlines():
+        match = COMMAND.match(line)
+        if match:
+            lines += ["", "```bash", match["command"], "```", ""]
+        else:
+            lines.append(line)
+    text = "\n".join(lines)
     return ROLE.sub(lambda m: f"{{{m['role']}}}`{m['text']}`", text)
 
 
@@ -213,7 +227,7 @@ def example_page(example: Example) -> str:
         lines.append(docstring_markdown(example.body) + "\n")
     lines.append("## Run it\n\n```bash")
     if "--smoke" in example.modes:
-        lines.append(f"{command} --smoke   # seconds: checks the pipeline")
+        lines.append(f"{command} --smoke   # a minute or two: checks the pipeline")
     lines.append(f"{command}           # quick mode")
     if "--full" in example.modes:
         lines.append(f"{command} --full    # the longest mode (see above), meant for a GPU")
@@ -327,7 +341,9 @@ def generate(app) -> None:
 
 def drop_type_docstrings(app, what, name, obj, options, lines) -> None:
     """A constant without a ``#:`` comment would show its type's docstring (``dict``, ``int``): drop it."""
-    type_doc = (type(obj).__doc__ or "").strip()
+    type_doc = type(obj).__doc__
+    # A slotted class may hold a descriptor, not a string, under __doc__: nothing to compare then.
+    type_doc = type_doc.strip() if isinstance(type_doc, str) else ""
     if what in ("data", "attribute") and type_doc and "\n".join(lines).strip() == type_doc:
         lines.clear()
 

@@ -2,30 +2,56 @@
 
 Each model of --models is annealed in turn (the paper's protocol: warm-up and steps at the
 first β, then steps at each following β, parameters and optimizer state carried over), with
-a live per-β table. The output folder (--out) holds, at every moment::
+a per-β table. The output folder (--out) holds, at every moment::
 
-  anneal.json             settings, system and every record so far (strict JSON, replaced atomically)
+  anneal.json             settings, system, seeds, provenance and every record so far
+                          (strict JSON, replaced atomically; written before any model is built)
   runs/NAME.json          the records of one model (the same as in anneal.json)
   checkpoints/NAME.mpack  each model's run, saved after every β and every --checkpoint-every steps
   anneal.png              f[q] − f (or the distance to the best model) against β, at the end
 
-Ctrl-C stops with one line saying where the results are; ``netket-arnn anneal --resume OUT``
-continues the interrupted run with the settings stored in OUT/anneal.json: finished models
-are kept, the interrupted one continues from its checkpoint (with the same final parameters
-as a run never interrupted), the others start.
+Every quantity is per spin unless its name says otherwise (log_z_total is the total log Z).
+
+A folder that holds another run is not overwritten: pass --overwrite (which removes only the
+four entries above) or --resume. Without --out, each run takes a new folder: results/anneal,
+then results/anneal-2, ...
+
+Ctrl-C (at any moment, compilation included) stops with one line saying where the results
+are and exit code 130; ``netket-arnn anneal --resume OUT`` continues the interrupted run with the
+settings stored in OUT/anneal.json: finished models are kept, the interrupted one continues
+from its checkpoint (with the same final parameters as a run never interrupted), the others
+start.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import shlex
 import sys
 import time
 import warnings
+import zlib
 
-from .. import recipes
-from ._args import HelpFormatter, at_least_two, non_negative_int, plain, positive_float, positive_int
+from .. import registry
+from .._provenance import provenance
+from ._args import (
+    HelpFormatter,
+    add_plugin_argument,
+    add_precision_arguments,
+    at_least_two,
+    enable_float64_if_needed,
+    jax_precision,
+    net_help,
+    non_negative_int,
+    plain,
+    positive_float,
+    positive_int,
+    precision,
+)
+from ._output import claim_folder, exit_now_on_second_interrupt, speaker, write_json
 from ._system import add_system_arguments, build_system
 
 NAME = "anneal"
@@ -36,8 +62,10 @@ DEFAULT_MODELS = {
     "sk": ["sk_rs", "sk_1rsb", "sk_2rsb", "1l", "made_23"],
 }
 RESULTS = "anneal.json"
+#: What a run owns in its folder (``--overwrite`` removes these and nothing else).
+OWNED = (RESULTS, "anneal.png", "runs", "checkpoints")
 # Options a resumed run may change: they do not affect the numbers.
-_RESUME_FREE = ("resume", "quiet", "no_plot", "run", "command")
+_RESUME_FREE = ("resume", "quiet", "no_plot", "run", "command", "plugin", "overwrite")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -50,17 +78,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_system_arguments(p, default="cw")
 
     g = p.add_argument_group("models")
+    names = registry.net_names()
     g.add_argument(
         "--models",
         nargs="+",
         default=None,
-        choices=list(recipes.RECIPES),
+        choices=names,
         metavar="NAME",
-        help="models to run: "
-        + "; ".join(f"{r.name}: {r.description}" for r in recipes.RECIPES.values())
+        help="models to run, by their name in the registry of nets: "
+        + net_help(names)
         + f". None: {' '.join(DEFAULT_MODELS['cw'])} on cw, {' '.join(DEFAULT_MODELS['sk'])} otherwise",
     )
-    g.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="parameter dtype")
+    add_precision_arguments(g)
+    add_plugin_argument(g)
 
     g = p.add_argument_group("protocol")
     b = g.add_mutually_exclusive_group()
@@ -91,7 +121,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--lr", type=positive_float, default=1e-2, help="learning rate (the paper: Adam 1e-3)")
     g.add_argument("--sr", type=positive_float, default=None, metavar="DIAG_SHIFT", help="precondition with SR")
     g.add_argument("--on-nan", choices=["raise", "rollback"], default="raise", help="when f[q] stops being finite")
-    g.add_argument("--init-seed", type=non_negative_int, default=0, help="seed of model initialisation and sampling")
+    g.add_argument(
+        "--init-seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of model initialisation and sampling. Each model's seeds are derived from its name and "
+        "this seed (CRC-32 of 'NAME:SEED'), so a model's result does not depend on the other models of "
+        "--models or their order; anneal.json lists them",
+    )
     g.add_argument("--overlaps", action="store_true", help="also estimate P(q) at every β")
     g.add_argument(
         "--unbiased-samples",
@@ -101,7 +138,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
 
     g = p.add_argument_group("output")
-    g.add_argument("--out", default=DEFAULT_OUT, help="output folder")
+    g.add_argument(
+        "--out",
+        default=None,
+        help=f"output folder (None: {DEFAULT_OUT}, or {DEFAULT_OUT}-2, -3, ... if it holds a run)",
+    )
     g.add_argument(
         "--checkpoint-every",
         type=non_negative_int,
@@ -109,9 +150,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="STEPS",
         help="also checkpoint every this many steps (0: only after each β)",
     )
-    g.add_argument("--resume", metavar="OUT", default=None, help="continue the run in folder OUT, with its settings")
+    r = g.add_mutually_exclusive_group()
+    r.add_argument("--resume", metavar="OUT", default=None, help="continue the run in folder OUT, with its settings")
+    r.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run in --out (removes its anneal.json, anneal.png, runs/ and checkpoints/ only)",
+    )
     g.add_argument("--no-plot", action="store_true", help="do not write anneal.png")
-    g.add_argument("--quiet", action="store_true", help="no live table or progress bars")
+    g.add_argument("--quiet", action="store_true", help="no table or progress bars")
     p.set_defaults(run=run)
     return p
 
@@ -122,6 +169,35 @@ def betas_of(args) -> list[float]:
     if args.betas:
         return [float(b) for b in args.betas]
     return [float(b) for b in beta_grid(*args.beta_range)]
+
+
+def model_seeds(name: str, init_seed: int) -> dict:
+    """The seeds of model ``name``: from its name and ``--init-seed`` alone, not its place in ``--models``."""
+    return {
+        "init": zlib.crc32(f"{name}:{init_seed}".encode()) & 0x7FFFFFFF,
+        "sampler": zlib.crc32(f"{name}:{init_seed}:sampler".encode()) & 0x7FFFFFFF,
+    }
+
+
+def critical_beta(H) -> float | None:
+    """The β of the phase transition of ``H`` where it is known from its metadata, else None.
+
+    Curie–Weiss: :math:`1/J`; Sherrington–Kirkpatrick: :math:`1/J`; the square-lattice
+    ferromagnet: :math:`\\ln(1+\\sqrt 2)/2` (Onsager), from a ``"beta_c"`` entry of the metadata.
+    All at zero field.
+    """
+    meta = getattr(H, "metadata", None) or {}
+    if "beta_c" in meta:
+        return float(meta["beta_c"])
+    if meta.get("h", 0.0) != 0.0:
+        return None
+    if meta.get("model") in ("curie_weiss", "sherrington_kirkpatrick") and meta.get("J", 0.0) > 0:
+        return 1.0 / float(meta["J"])
+    return None
+
+
+def resume_command(out: str) -> str:
+    return f"netket-arnn {NAME} --resume {shlex.quote(out)}"
 
 
 # -- the run ----------------------------------------------------------------------------------------
@@ -138,127 +214,193 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def _run(args) -> int:
-    if args.resume is not None:
+    fresh = args.resume is None
+    if fresh:
+        args.out = claim_folder(args.out, DEFAULT_OUT, OWNED, overwrite=args.overwrite, command=NAME)
+        args.models = list(args.models or DEFAULT_MODELS["cw" if args.system == "cw" else "sk"])
+        args.plugin = [os.path.abspath(p) if p.endswith(".py") else p for p in args.plugin]
+    else:
         args = _resumed_args(args)
-    import jax
-
-    if args.dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-
-    from ..driver import DivergenceError
-
-    H, label = build_system(args)
-    betas = betas_of(args)
-    names = args.models or DEFAULT_MODELS["cw" if args.system == "cw" else "sk"]
-    dtype = jnp.float32 if args.dtype == "float32" else jnp.float64
-    # Build every model first: an impossible combination fails before any training.
-    models = {name: recipes.get(name).build(H, betas[0], dtype) for name in names}
-
-    out = args.out
+    out, names = args.out, args.models
     json_path = os.path.join(out, RESULTS)
-    if args.resume is None:
-        _refuse_unfinished(json_path, out)
-    previous = _read(json_path) if args.resume is not None else None
-    for folder in ("checkpoints", "runs"):
-        os.makedirs(os.path.join(out, folder), exist_ok=True)
+    previous = _read(json_path) if not fresh else None
+    say = speaker(args.quiet)
     payload = {
-        "system": {
-            "label": label,
-            "hamiltonian": repr(H),
-            "metadata": getattr(H, "metadata", {}),
-            "n_sites": H.n_sites,
-        },
-        "betas": betas,
-        "settings": {k: v for k, v in vars(args).items() if k not in _RESUME_FREE},
         "status": {name: "pending" for name in names},
+        "settings": {k: v for k, v in vars(args).items() if k not in _RESUME_FREE},
+        "plugins": list(args.plugin),
+        "precision": precision(args),
+        "seeds": {name: model_seeds(name, args.init_seed) for name in names},
+        "optimizer": {"name": args.optimizer, "learning_rate": args.lr},
+        "preconditioner": None if args.sr is None else {"name": "SR", "diag_shift": args.sr},
+        "provenance": provenance(**precision(args)),
         "summary": {},
         "runs": {},
     }
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
-    say(f"system: {label}   β: {betas[0]:g} … {betas[-1]:g} ({len(betas)} values)   output: {out}")
-    from ..exact import MAX_ENUMERATION_SITES, reference_free_energy
-
-    if reference_free_energy(H) is None:
-        say(f"no exact free energy for this system (not Curie–Weiss, N > {MAX_ENUMERATION_SITES}): no relative errors")
-    results, start, current = {}, time.perf_counter(), None
+    if previous is not None:  # what the interrupted run finished stays in the file whatever happens next
+        payload["provenance"]["resumed_from"] = previous.get("provenance")
+        payload["status"].update({k: v for k, v in previous.get("status", {}).items() if k in payload["status"]})
+        for key in ("system", "betas", "summary", "runs"):
+            if key in previous:
+                payload[key] = previous[key]
+    # The settings are on disk before anything is built or compiled: a Ctrl-C from here on
+    # leaves a folder that --resume continues.
+    created = not os.path.isdir(out)
+    write_json(json_path, payload)
+    current, result_so_far = None, None
     try:
-        for k, name in enumerate(names):
+        setup = _setup(args, payload, say)
+    except KeyboardInterrupt:
+        return _interrupted(out, json_path, None, None)
+    except BaseException:
+        if fresh:  # bad input: leave the folder as it was, so that the same --out can be used again
+            _remove_own(out, created)
+        raise
+    H, label, betas, models = setup
+    _write(json_path, payload)
+    results, start = {}, time.perf_counter()
+    from ..driver import DivergenceError
+
+    try:
+        for name in names:
             current = name
             if previous is not None and previous.get("status", {}).get(name) == "finished":
                 from ..driver import AnnealResult
 
                 results[name] = AnnealResult.from_dict(previous["runs"][name])
                 payload["runs"][name], payload["status"][name] = previous["runs"][name], "finished"
+                payload["summary"][name] = _summary(results[name])
                 say(f"\n== {name}: finished before, kept")
                 continue
-            results[name] = _anneal_one(args, H, label, betas, name, models[name], k, payload, json_path, say)
+            results[name] = _anneal_one(args, H, label, betas, name, models[name], payload, json_path, say)
             payload["status"][name] = "finished"
             payload["summary"][name] = _summary(results[name])
             _write(json_path, payload)
     except KeyboardInterrupt as interrupt:
-        result = getattr(interrupt, "result", None)
-        where = f"after β = {result.records[-1].beta:g}" if result is not None and result.records else "before any β"
-        model = f" of {current}" if current is not None else ""
-        print(
-            f"interrupted {where}{model}; results so far in {json_path}; "
-            f"resume with: netket-arnn anneal --resume {out}",
-            file=sys.stderr,
-        )
-        return 130
+        result_so_far = getattr(interrupt, "result", None)
+        return _interrupted(out, json_path, current, result_so_far)
     except DivergenceError as error:
         print(f"netket-arnn anneal: error: {current}: {error}; results so far in {json_path}", file=sys.stderr)
         return 1
 
-    total = time.perf_counter() - start
-    say(f"\nsummary ({total:.1f} s):")
-    for name, res in results.items():
-        s = payload["summary"].setdefault(name, _summary(res))
-        if s["mean_relative_error"] is not None:
-            say(f"  {name:>8}: mean rel. error {s['mean_relative_error']:.2e}, max {s['max_relative_error']:.2e}")
-        else:
-            say(f"  {name:>8}: f at β={res[-1].beta:g}: {res[-1].free_energy:.8f} ± {res[-1].free_energy_error:.1e}")
-    payload["wall_time"] = total
-    _write(json_path, payload)
-    say(f"wrote {json_path}")
-    if not args.no_plot:
-        from ..plotting import plot_anneal
+    try:
+        total = time.perf_counter() - start
+        say(f"\nsummary ({total:.1f} s; per spin):")
+        for name, res in results.items():
+            s = payload["summary"][name]
+            if s["mean_relative_error"] is not None:
+                say(f"  {name:>8}: mean rel. error {s['mean_relative_error']:.2e}, max {s['max_relative_error']:.2e}")
+            else:
+                say(
+                    f"  {name:>8}: f at β={res[-1].beta:g}: {res[-1].free_energy:.8f} ± {res[-1].free_energy_error:.1e}"
+                )
+        payload["wall_time"] = total
+        _write(json_path, payload)
+        say(f"wrote {json_path}")
+        if not args.no_plot:
+            from ..plotting import plot_anneal
 
-        png_path = os.path.join(out, "anneal.png")
-        plot_anneal(results, png_path, title=label)
-        say(f"wrote {png_path}")
+            png_path = os.path.join(out, "anneal.png")
+            plot_anneal(
+                results,
+                png_path,
+                title=f"{label}; param_dtype {args.param_dtype}, dtype {args.dtype}",
+                beta_c=critical_beta(H),
+                metadata={"system": label, **payload["provenance"]},
+            )
+            say(f"wrote {png_path}")
+    except KeyboardInterrupt:  # every model finished: only the summary or the figure is missing
+        return _interrupted(out, json_path, None, None)
     return 0
 
 
-def _anneal_one(args, H, label, betas, name, model, k, payload, json_path, say):
+def _setup(args, payload, say):
+    """The system, the β grid and every model, built (bad combinations fail here, before training)."""
+    enable_float64_if_needed(args)
+    H, label = build_system(args)
+    betas = betas_of(args)
+    from ..driver import StepwiseBeta
+
+    StepwiseBeta(betas, args.steps_per_beta, args.warmup_steps)  # a grid out of order fails here, not mid-run
+    # Build every model first: an impossible combination fails before any training.
+    models = {name: registry.build_net(name, H, betas[0], **jax_precision(args)) for name in args.models}
+    payload["system"] = {
+        "label": label,
+        "hamiltonian": repr(H),
+        "metadata": getattr(H, "metadata", {}),
+        "n_sites": H.n_sites,
+        "beta_c": critical_beta(H),
+    }
+    payload["betas"] = betas
+    say(f"system: {label}   β: {betas[0]:g} … {betas[-1]:g} ({len(betas)} values)   output: {args.out}")
+    from ..exact import MAX_ENUMERATION_SITES, reference_free_energy
+
+    if reference_free_energy(H) is None:
+        say(
+            f"no exact free energy for this system (not Curie–Weiss, N > {MAX_ENUMERATION_SITES}, not a square "
+            "lattice within the transfer-matrix limits): no relative errors"
+        )
+    return H, label, betas, models
+
+
+def _interrupted(out, json_path, current, result) -> int:
+    """One line on stderr saying where the results are and how to continue; exit code 130."""
+    exit_now_on_second_interrupt()
+    where = f"after β = {result.records[-1].beta:g}" if result is not None and result.records else "before any β"
+    model = f" of {current}" if current is not None else ""
+    print(
+        f"interrupted {where}{model}; results so far in {json_path}; resume with: {resume_command(out)}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return 130
+
+
+def _remove_own(out, created) -> None:
+    import shutil
+
+    for name in OWNED:
+        path = os.path.join(out, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+    if created and os.path.isdir(out) and not os.listdir(out):
+        os.rmdir(out)
+
+
+def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
     import netket as nk
     import optax
 
-    from ..driver import PlateauStopping, anneal
-    from ..sampler import ARDirectSampler
+    from ..driver import Checkpointing, FinalEstimates, PlateauStopping, anneal
+    from ..sampling import ARDirectSampler
 
-    recipe = recipes.get(name)
-    chunk = args.chunk_size if args.chunk_size is not None else recipe.chunk_size(H.n_sites)
+    net = registry.get_net(name)
+    seeds = payload["seeds"][name]
+    chunk = args.chunk_size if args.chunk_size is not None else net.chunk_size(H.n_sites)
+    payload["status"][name] = "running"
+    _write(json_path, payload)
     vstate = nk.vqs.MCState(
         ARDirectSampler(H.hilbert),
         model,
         n_samples=args.n_samples,
-        seed=args.init_seed + k,
-        sampler_seed=args.init_seed + 1000 + k,
+        seed=seeds["init"],
+        sampler_seed=seeds["sampler"],
         chunk_size=chunk,
     )
-    trained = recipe.exact_parameters is None
+    trained = net.beta_stage == "train"
     say(
-        f"\n== {name}: {recipe.description}; {vstate.n_parameters} parameters"
+        f"\n== {name}: {net.description}; {vstate.n_parameters} parameters"
         + (f"; {args.steps_per_beta} steps per β, {args.warmup_steps} warm-up" if trained else "")
     )
     factory = optax.adam if args.optimizer == "adam" else optax.sgd
     optimizer = optax.inject_hyperparams(factory)(learning_rate=args.lr)
     checkpoint = os.path.join(args.out, "checkpoints", f"{name}.mpack")
     run_file = os.path.join(args.out, "runs", f"{name}.json")
+    for folder in ("checkpoints", "runs"):
+        os.makedirs(os.path.join(args.out, folder), exist_ok=True)
     resume = args.resume is not None and os.path.exists(checkpoint)
-    payload["status"][name] = "running"
-    _write(json_path, payload)
 
     def on_record(record):
         # anneal has just written this model's records to run_file: copy them into the whole.
@@ -274,40 +416,64 @@ def _anneal_one(args, H, label, betas, name, model, k, payload, json_path, say):
         steps_per_beta=args.steps_per_beta,
         warmup_steps=args.warmup_steps,
         early_stopping=PlateauStopping(patience=args.patience, window=args.window) if args.patience else None,
-        n_final_samples=args.final_samples,
-        exact_parameters=recipe.exact_parameters,
-        overlaps=args.overlaps,
-        unbiased_samples=args.unbiased_samples,
+        stage=net.beta_stage,
+        estimates=FinalEstimates(
+            n_samples=args.final_samples, overlaps=args.overlaps, unbiased_samples=args.unbiased_samples
+        ),
+        checkpointing=Checkpointing(checkpoint, every=args.checkpoint_every or None, resume=resume),
         on_record=on_record,
-        # Progress bars only on a terminal: in a log file they are one endless line.
+        # The table once, and progress bars only on a terminal (in a log file they are one endless line).
         show_progress=False if args.quiet else (True if sys.stderr.isatty() else "table"),
-        metadata={"name": name, "system": label, "optimizer_name": args.optimizer, "learning_rate": args.lr},
+        metadata={
+            "name": name,
+            "label": net.label,
+            "system": label,
+            "optimizer_name": args.optimizer,
+            "learning_rate": args.lr,
+            **precision(args),
+            "seeds": seeds,
+            "provenance": payload["provenance"],
+        },
         on_nan=args.on_nan,
         results_file=run_file,
-        checkpoint=checkpoint,
-        checkpoint_every=args.checkpoint_every or None,
-        resume=resume,
     )
     payload["runs"][name] = result.as_dict()
     return result
 
 
 def _summary(result) -> dict:
+    """Per model: relative errors over the grid and the last β's estimates (per spin unless named)."""
     rel = [r.relative_error for r in result if r.relative_error is not None]
+    last = result[-1]
     return {
         "mean_relative_error": sum(rel) / len(rel) if rel else None,
         "max_relative_error": max(rel) if rel else None,
         "wall_time": sum(r.wall_time for r in result),
+        "last": {
+            "beta": last.beta,
+            "free_energy": _finite(last.free_energy),
+            "free_energy_error": _finite(last.free_energy_error),
+            "log_z_total": _finite(last.log_z_total),
+            "log_z_total_error": _finite(last.log_z_total_error),
+            "ess": _finite(last.ess),
+            "ess_fraction": _finite(last.ess_fraction),
+            "n_samples": int(last.n_samples),
+        },
     }
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 # -- output folder and resuming ----------------------------------------------------------------------
 
 
 def _write(path, payload) -> None:
-    from ..driver.results import _jsonable, write_json_atomic
+    from ..driver.results import _jsonable
 
-    write_json_atomic(path, _jsonable(payload))  # numpy values of metadata become plain numbers
+    write_json(path, _jsonable(payload))  # numpy values of metadata become plain numbers
 
 
 def _read(path) -> dict:
@@ -318,19 +484,11 @@ def _read(path) -> dict:
         raise FileNotFoundError(f"{path} not found: --resume needs the folder of an earlier `anneal` run") from None
 
 
-def _refuse_unfinished(json_path, out) -> None:
-    if not os.path.exists(json_path):
-        return
-    status = _read(json_path).get("status", {})
-    if any(state != "finished" for state in status.values()):
-        raise ValueError(
-            f"{out} holds an unfinished run: continue it with `netket-arnn anneal --resume {out}`, "
-            "or choose another --out (or remove the folder) to start over"
-        )
-
-
 def _resumed_args(args) -> argparse.Namespace:
     """The settings stored in ``args.resume``, with the options that do not change the numbers."""
+    stored = _read(os.path.join(args.resume, RESULTS))
+    for module in stored.get("plugins", []):  # the nets of the run must be known before its parser lists them
+        registry.load_plugin(module)
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())
     defaults = vars(parser.parse_args([NAME]))
@@ -338,7 +496,6 @@ def _resumed_args(args) -> argparse.Namespace:
     if given:
         flags = ", ".join("--" + k.replace("_", "-") for k in given)
         raise ValueError(f"--resume takes every setting from {args.resume}/{RESULTS}; do not pass {flags}")
-    stored = _read(os.path.join(args.resume, RESULTS))["settings"]
-    merged = {**defaults, **stored, "resume": args.resume, "out": args.resume, "quiet": args.quiet}
-    merged["no_plot"] = args.no_plot
+    merged = {**defaults, **stored["settings"], "resume": args.resume, "out": args.resume}
+    merged.update(quiet=args.quiet, no_plot=args.no_plot, plugin=stored.get("plugins", []), overwrite=False)
     return argparse.Namespace(**merged)

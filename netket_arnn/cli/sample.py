@@ -4,8 +4,9 @@ Draws samples with NetKet's MetropolisLocal or ParallelTemperingLocal (the Boltz
 the sampled machine), computes the equilibration diagnostics (integrated autocorrelation time of
 the energy, split-R̂ across chains, first-vs-last-quarter energy drift) and writes one ``.npz``
 file (int8 spins, β, the Hamiltonian or only its fingerprint, the diagnostics and the sampler
-settings; see netket_arnn.data.BoltzmannDataset). A dataset whose diagnostics fail is still
-written, flagged in the file, and the command says so loudly on stderr.
+settings, and the provenance: versions, time, command line; see netket_arnn.data.BoltzmannDataset).
+A dataset whose diagnostics fail is still written, flagged in the file, and the command says so
+loudly on stderr. An existing file is not replaced unless --overwrite is given.
 
 Example: netket-arnn sample --system sk --n 100 --seed 4 --beta 2 --method parallel_tempering \\
              --n-samples 10000 --sweeps-per-sample 5 --burn-in 5000 --out sk100_beta2.npz
@@ -17,7 +18,9 @@ import argparse
 import os
 import sys
 
+from .._provenance import provenance
 from ._args import HelpFormatter, non_negative_int, plain, positive_float, positive_int
+from ._output import claim_file, speaker
 from ._system import add_system_arguments, build_system
 
 NAME = "sample"
@@ -45,6 +48,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
     g = p.add_argument_group("output")
     g.add_argument("--out", required=True, help="dataset file to write (.npz)")
+    g.add_argument("--overwrite", action="store_true", help="replace the file --out if it exists")
     g.add_argument("--no-couplings", action="store_true", help="store only the Hamiltonian's fingerprint")
     g.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run)
@@ -52,8 +56,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    import dataclasses
     import warnings
 
+    claim_file(args.out, overwrite=args.overwrite)
     import jax
 
     if args.dtype == "float64":
@@ -63,7 +69,7 @@ def run(args) -> int:
     from ..data import EquilibrationWarning, sample_boltzmann
 
     H, label = build_system(args)
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    say = speaker(args.quiet)
     say(f"system: {label}   β = {args.beta:g}   method: {args.method}   output: {args.out}")
     folder = os.path.dirname(os.path.abspath(args.out))
     os.makedirs(folder, exist_ok=True)
@@ -83,6 +89,8 @@ def run(args) -> int:
             store_couplings=not args.no_couplings,
             progress=not args.quiet,
         )
+    metadata = {**data.metadata, "system": label, "provenance": provenance(dtype=args.dtype)}
+    data = dataclasses.replace(data, metadata=metadata)
     data.save(args.out)
     seconds = data.sampler["sampling_seconds"] + data.sampler["burn_in_seconds"]
     say(f"{data.n_samples} samples in {seconds:.1f} s (acceptance {data.sampler['acceptance']:.3f})")

@@ -4,8 +4,10 @@ One job per module: :mod:`.free_energy` (the driver), :mod:`.estimator` (f[q] an
 samples), :mod:`.annealing` (the protocol),
 :mod:`.results` (records, table, JSON), :mod:`.checkpoint` (saving and resuming a run),
 :mod:`.callbacks` (early stopping), :mod:`.schedules` (β as a function of the step),
-:mod:`.divergence` (non-finite steps), :mod:`.exact_parameters` (the no-training modes),
-:mod:`.max_likelihood` (maximum-likelihood training on data).
+:mod:`.divergence` (non-finite steps), :mod:`.stages` (what happens at each β: train, exact
+variables, re-build), :mod:`.options` (the option groups of ``anneal`` and the per-β observables),
+:mod:`.core` (what both drivers share: log q, the fused-gradient dispatch, the finite check,
+serialisation), :mod:`.max_likelihood` (maximum-likelihood training on data).
 """
 
 from .annealing import AnnealInterrupted, ESSWarning, anneal
@@ -14,21 +16,32 @@ from .divergence import DivergenceError, RollbackWarning
 from .estimator import free_energy_and_grad, has_fused_gradient
 from .free_energy import VariationalFreeEnergy
 from .max_likelihood import MaximumLikelihood, negative_log_likelihood
+from .options import Checkpointing, FinalEstimates, PerBetaObservable, SampleBatch, SpecificHeat
 from .results import AnnealRecord, AnnealResult, load_results, optimizer_settings
 from .schedules import ConstantBeta, LinearBeta, StepwiseBeta, beta_grid
+from .stages import BetaStage, Rebuild, SetExactVariables, Train
 
 __all__ = [
     "AnnealInterrupted",
     "AnnealRecord",
     "AnnealResult",
+    "BetaStage",
+    "Checkpointing",
     "ConstantBeta",
     "DivergenceError",
     "ESSWarning",
+    "FinalEstimates",
     "LinearBeta",
     "MaximumLikelihood",
+    "PerBetaObservable",
     "PlateauStopping",
+    "Rebuild",
     "RollbackWarning",
+    "SampleBatch",
+    "SetExactVariables",
+    "SpecificHeat",
     "StepwiseBeta",
+    "Train",
     "VariationalFreeEnergy",
     "anneal",
     "beta_grid",

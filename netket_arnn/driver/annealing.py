@@ -31,15 +31,16 @@ import optax
 from netket.utils import struct
 
 from .. import exact as exact_module
-from .._validation import check_non_negative_int, check_positive_int
-from ..data.proposal import unbiased_observables
+from .._provenance import provenance
 from ..observables import estimate, relative_error
+from ..sampling.proposal import unbiased_observables
 from .callbacks import callback_state, fresh_copy, restore_callback_state
 from .checkpoint import check_signature, dumps, load_checkpoint, run_signature, save_checkpoint
-from .exact_parameters import exact_setter, model_with_beta, rebuilt_state
 from .free_energy import VariationalFreeEnergy
+from .options import Checkpointing, FinalEstimates, SampleBatch
 from .results import AnnealRecord, AnnealResult, format_header, format_row, optimizer_settings
 from .schedules import StepwiseBeta
+from .stages import BetaStage, Rebuild, SetExactVariables, as_stage
 
 __all__ = ["AnnealInterrupted", "ESSWarning", "anneal"]
 
@@ -66,24 +67,26 @@ def anneal(
     steps_per_beta: int = 1000,
     warmup_steps: int = 0,
     early_stopping: nk.callbacks.AbstractCallback | None = None,
-    n_final_samples: int | None = None,
-    exact_parameters: Callable[[float], dict] | bool | str | None = None,
+    stage: BetaStage | str | None = None,
+    estimates: FinalEstimates | None = None,
+    checkpointing: Checkpointing | None = None,
     exact: Callable[[float], float] | str | None = "auto",
-    overlaps: bool = False,
+    on_nan: str = "raise",
+    max_rollbacks: int = 3,
     on_record: Callable[[AnnealRecord], Any] | None = None,
     out: Iterable | None = None,
     callback=None,
     show_progress: bool | str = True,
     metadata: dict | None = None,
-    on_nan: str = "raise",
-    max_rollbacks: int = 3,
     results_file: str | os.PathLike | None = None,
-    checkpoint: str | os.PathLike | None = None,
-    checkpoint_every: int | None = None,
-    resume: bool = False,
-    unbiased_samples: int = 0,
+    **deprecated,
 ) -> AnnealResult:
     r"""Anneal a variational state over a β grid (the paper's protocol) and record each β.
+
+    At every β of the grid the ``stage`` prepares the state (trains it, or sets its exact
+    variables, or re-builds the model), then :math:`f[q]`, :math:`e`, :math:`s`,
+    :math:`\langle|m|\rangle`, the importance-weight :math:`\log Z` and the per-β observables of
+    ``estimates`` are estimated from fresh samples, recorded, written and shown.
 
     Args:
         hamiltonian: classical Hamiltonian (e.g. :class:`~netket_arnn.PairwiseIsing`).
@@ -100,20 +103,22 @@ def anneal(
         early_stopping: a callback that may end the steps at a β early, e.g.
             :class:`~netket_arnn.driver.PlateauStopping` or ``nk.callbacks.EarlyStopping``; every β
             gets a fresh copy of it (NetKet's callbacks keep their counters across runs).
-        n_final_samples: fresh samples for the estimates at each β, >= 2 (default: the state's
-            ``n_samples``; the paper used 20000).
-        exact_parameters: instead of training, use exact parameters at every β:
-
-            - a callable ``beta -> variables`` returning a dict of variable collections that
-              replace the state's (e.g. ``lambda b: {"fixed": CurieWeissARNN.fixed_variables(b)}``);
-            - ``True``: the variables of the model initialised with its ``beta`` field set to each
-              β, written into the state (CW_N). It is checked that β enters only through them;
-            - ``"rebuild"``: estimate at each β from a fresh state of the model re-built with that
-              β (e.g. H2ARNN); the given state is not changed. Each β compiles the sampler anew.
+        stage: what happens at each β before the estimates (:mod:`netket_arnn.driver.stages`):
+            ``None`` or ``"train"`` (:class:`~netket_arnn.driver.Train`), ``"exact"`` (the model's
+            exact variables at every β, :class:`~netket_arnn.driver.SetExactVariables`, e.g. CW_N),
+            ``"rebuild"`` (:class:`~netket_arnn.driver.Rebuild`, e.g. H2ARNN), or a stage object.
+            A registry net names its own: ``stage=na.get_net("cw_n").beta_stage``.
+        estimates: :class:`~netket_arnn.driver.FinalEstimates`: fresh samples per β, P(q), the
+            unbiased Monte Carlo estimates, the per-β observables (default: the state's
+            ``n_samples`` and the specific heat).
+        checkpointing: :class:`~netket_arnn.driver.Checkpointing`: the checkpoint file, saved
+            after every β (and every ``every`` steps), and ``resume``.
         exact: ``"auto"`` (:func:`netket_arnn.exact.reference_free_energy` decides whether an exact
             reference exists; then :func:`netket_arnn.exact.thermodynamics` gives f and s), a
             callable ``beta -> f``, or ``None``.
-        overlaps: also estimate :math:`P(q)` at every β (stored in ``record.extra["overlaps"]``).
+        on_nan, max_rollbacks: what to do when f[q] or its gradient is not finite (see
+            :class:`VariationalFreeEnergy`): ``"raise"`` a
+            :class:`~netket_arnn.driver.DivergenceError` or ``"rollback"``.
         on_record: called with each :class:`AnnealRecord` as soon as it is ready.
         out, callback: NetKet loggers and callbacks passed to every
             :meth:`VariationalFreeEnergy.run`; one logger then holds the whole anneal, step
@@ -122,23 +127,11 @@ def anneal(
             NetKet's progress bar during the steps at each β, the warm-up included; ``"table"``:
             the table only; ``False``: nothing.
         metadata: extra plain values stored in the result.
-        on_nan, max_rollbacks: what to do when f[q] or its gradient is not finite (see
-            :class:`VariationalFreeEnergy`): ``"raise"`` a
-            :class:`~netket_arnn.driver.DivergenceError` or ``"rollback"``.
         results_file: write the result as strict JSON to this path after every β, atomically.
-        checkpoint: path of the checkpoint file, saved atomically after every β (and every
-            ``checkpoint_every`` steps). A fresh run refuses to overwrite the checkpoint of an
-            unfinished run: pass ``resume=True`` to continue it, or remove it.
-        checkpoint_every: also save the checkpoint every this many training steps (>= 1).
-        resume: continue from ``checkpoint``. The checkpoint must be of the same run (model,
-            N, Hamiltonian, optimizer, samples, steps; the β grid may be extended), else a
-            ``ValueError`` names what differs. The final parameters are bit-identical to those
-            of an uninterrupted run with the same seeds.
-        unbiased_samples: if > 0, at every β also draw this many samples of :math:`e^{-\beta H}`
-            itself by Metropolis with the trained network as an independent proposal
-            (:func:`netket_arnn.data.unbiased_observables`): energy, :math:`\langle|m|\rangle`
-            and, with ``overlaps``, :math:`P(q)` without the bias of q, and the acceptance rate,
-            in ``record.extra["unbiased"]`` next to the importance-weight estimates.
+
+    The keywords of earlier versions (``n_final_samples``, ``overlaps``, ``unbiased_samples``,
+    ``exact_parameters``, ``checkpoint``, ``checkpoint_every``, ``resume``) still work, with a
+    ``DeprecationWarning`` naming their replacement.
 
     Returns:
         an :class:`AnnealResult` with one :class:`AnnealRecord` per β.
@@ -155,30 +148,24 @@ def anneal(
     :class:`ESSWarning` is issued when ESS/M > 0.9 although f[q] is off the exact value by more
     than 1% and five error bars.
     """
+    stage, estimates, checkpointing = _from_deprecated(deprecated, stage, estimates, checkpointing)
     plan = StepwiseBeta(betas, steps_per_beta, warmup_steps)
     if show_progress not in (True, False, "table"):
         raise ValueError(f"show_progress must be True, False or 'table', got {show_progress!r}")
+    if jax.process_index() != 0:
+        show_progress = False  # every process computes the same records: one of them shows them
     if early_stopping is not None and not isinstance(early_stopping, nk.callbacks.AbstractCallback):
         raise TypeError(
             f"early_stopping must be a NetKet callback such as PlateauStopping, got {type(early_stopping).__name__}"
         )
-    if n_final_samples is not None:
-        n_final_samples = check_positive_int(n_final_samples, "n_final_samples")
-        if n_final_samples < 2:
-            raise ValueError(f"n_final_samples must be >= 2 (a mean and its error bar), got {n_final_samples}")
-    if checkpoint_every is not None:
-        checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
-        if checkpoint is None:
-            raise ValueError("checkpoint_every needs checkpoint=PATH")
-    if resume and checkpoint is None:
-        raise ValueError("resume=True needs checkpoint=PATH, the file to continue from")
-    unbiased_samples = check_non_negative_int(unbiased_samples, "unbiased_samples")
+    stage = as_stage(stage)
+    stage.check(variational_state)
+    estimates = FinalEstimates() if estimates is None else estimates
+    if not isinstance(estimates, FinalEstimates):
+        raise TypeError(f"estimates must be a FinalEstimates, got {type(estimates).__name__}")
+    if checkpointing is not None and not isinstance(checkpointing, Checkpointing):
+        raise TypeError(f"checkpointing must be a Checkpointing, got {type(checkpointing).__name__}")
     reference = _reference(hamiltonian, exact)
-    set_exact = exact_setter(variational_state, exact_parameters)
-    rebuild = isinstance(exact_parameters, str) and exact_parameters == "rebuild"
-    if rebuild:
-        model_with_beta(variational_state)
-    training = set_exact is None and not rebuild
 
     if optimizer is None:
         optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
@@ -191,21 +178,26 @@ def anneal(
         on_nan=on_nan,
         max_rollbacks=max_rollbacks,
     )
-    opt_settings = optimizer_settings(driver._optimizer_state) if training else None
+    opt_settings = optimizer_settings(optimizer.init(variational_state.parameters)) if stage.trains else None
+    n_final = int(estimates.n_samples or variational_state.n_samples)
+    model = variational_state.model
     result = AnnealResult(
         driver=driver,
         metadata={
-            "model": type(variational_state.model).__name__,
+            "model": type(model).__name__,
             "n_sites": int(hamiltonian.hilbert.size),
             "n_parameters": int(variational_state.n_parameters),
             "n_samples": int(variational_state.n_samples),
-            "n_final_samples": int(n_final_samples or variational_state.n_samples),
+            "n_final_samples": n_final,
             "steps_per_beta": plan.steps_per_beta,
             "warmup_steps": plan.warmup_steps,
-            "mode": "trained" if training else "exact_parameters",
+            "stage": stage.name,
+            "estimates": estimates.settings(),
+            "precision": precision_of(model),
             "optimizer": opt_settings,
             "preconditioner": None if preconditioner is None else type(preconditioner).__name__,
             "on_nan": on_nan,
+            "provenance": provenance(),
             **(metadata or {}),
         },
     )
@@ -213,13 +205,15 @@ def anneal(
         hamiltonian,
         variational_state,
         optimizer=opt_settings,
-        preconditioner=preconditioner if training else None,
+        preconditioner=preconditioner if stage.trains else None,
         plan=plan,
-        settings={"mode": result.metadata["mode"], "n_final_samples": result.metadata["n_final_samples"]},
+        settings={"stage": stage.name, "n_final_samples": n_final},
     )
+    checkpoint = None if checkpointing is None else checkpointing.path
+    checkpoint_every = None if checkpointing is None else checkpointing.every
 
     start, steps_done, elapsed, stop_state = 0, 0, 0.0, None
-    if resume:
+    if checkpointing is not None and checkpointing.resume:
         saved = load_checkpoint(checkpoint)
         progress = saved["progress"]
         check_signature(json.loads(saved["signature"]), signature, done=int(progress["index"]), path=checkpoint)
@@ -231,8 +225,8 @@ def anneal(
         previous = load_checkpoint(checkpoint)
         if not previous["progress"].get("finished", False):
             raise FileExistsError(
-                f"{os.fspath(checkpoint)} holds the checkpoint of an unfinished run: pass resume=True to "
-                "continue it, or remove the file to start over"
+                f"{os.fspath(checkpoint)} holds the checkpoint of an unfinished run: pass "
+                "Checkpointing(..., resume=True) to continue it, or remove the file to start over"
             )
 
     def save(index, done, seconds, stopper, finished=False):
@@ -253,25 +247,22 @@ def anneal(
 
     user_callbacks = _as_list(callback)
     bars = show_progress is True
+    columns = estimates.observables
     if show_progress:
-        print(format_header(), flush=True)
+        print(format_header(columns), flush=True)
         for r in result.records:
-            print(format_row(r), flush=True)
+            print(format_row(r, columns), flush=True)
     try:
         for k in range(start, len(plan.betas)):
             beta = plan.betas[k]
             clock = time.perf_counter() - (elapsed if k == start else 0.0)
             driver.beta = beta
-            stopper = None if early_stopping is None else fresh_copy(early_stopping)
-            if stopper is not None and k == start and stop_state:
-                stopper = restore_callback_state(stopper, stop_state)
-            first = driver.step_count - (steps_done if k == start else 0)
-            sampled, steps = variational_state, 0
-            if set_exact is not None:
-                set_exact(beta)
-            elif rebuild:
-                sampled = rebuilt_state(variational_state, beta, k)
-            else:
+            steps = 0
+            if stage.trains:
+                stopper = None if early_stopping is None else fresh_copy(early_stopping)
+                if stopper is not None and k == start and stop_state:
+                    stopper = restore_callback_state(stopper, stop_state)
+                first = driver.step_count - (steps_done if k == start else 0)
                 n_iter = plan.steps_at(k) - (steps_done if k == start else 0)
                 watcher = _Watcher(
                     lambda k=k, first=first, clock=clock, stopper=stopper: save(
@@ -285,25 +276,77 @@ def anneal(
                 if watcher.interrupted:
                     raise KeyboardInterrupt
                 steps = driver.step_count - first
-            est = estimate(sampled, hamiltonian, beta, n_samples=n_final_samples, overlaps=overlaps)
+            sampled = stage.state_at(variational_state, beta, k)
+            record = _estimate_record(sampled, hamiltonian, beta, estimates, reference, k)
             jax.block_until_ready(variational_state.parameters)
-            record = _record(est, beta, steps, time.perf_counter() - clock, reference)
-            if unbiased_samples:
-                unbiased = unbiased_observables(
-                    hamiltonian, beta, sampled.model, sampled.variables, unbiased_samples, overlaps=overlaps, seed=k
-                )
-                record.extra["unbiased"] = unbiased.as_dict()
+            record.steps, record.wall_time = int(steps), time.perf_counter() - clock
             result.records.append(record)
             save(k + 1, 0, 0.0, None, finished=k + 1 == len(plan.betas))
             if results_file is not None:
                 result.to_json(results_file)
             if show_progress:
-                print(format_row(record), flush=True)
+                print(format_row(record, columns), flush=True)
             if on_record is not None:
                 on_record(record)
     except KeyboardInterrupt:
         raise AnnealInterrupted(result, _interrupted_message(result, checkpoint)) from None
     return result
+
+
+_DEPRECATED = {
+    "n_final_samples": "estimates=FinalEstimates(n_samples=...)",
+    "overlaps": "estimates=FinalEstimates(overlaps=...)",
+    "unbiased_samples": "estimates=FinalEstimates(unbiased_samples=...)",
+    "exact_parameters": "stage='exact' / 'rebuild' or SetExactVariables(variables_at=...)",
+    "checkpoint": "checkpointing=Checkpointing(path)",
+    "checkpoint_every": "checkpointing=Checkpointing(path, every=...)",
+    "resume": "checkpointing=Checkpointing(path, resume=True)",
+}
+
+
+def _from_deprecated(old: dict, stage, estimates, checkpointing):
+    """The option groups from the flat keywords of earlier versions (with a DeprecationWarning each)."""
+    unknown = set(old) - set(_DEPRECATED)
+    if unknown:
+        raise TypeError(f"anneal() got unexpected keyword arguments {sorted(unknown)}")
+    for name in old:
+        warnings.warn(f"anneal({name}=...) is deprecated; use {_DEPRECATED[name]}", DeprecationWarning, stacklevel=3)
+    if {"n_final_samples", "overlaps", "unbiased_samples"} & set(old):
+        if estimates is not None:
+            raise TypeError("pass either estimates=FinalEstimates(...) or the deprecated keywords, not both")
+        estimates = FinalEstimates(
+            n_samples=old.get("n_final_samples"),
+            overlaps=old.get("overlaps", False),
+            unbiased_samples=old.get("unbiased_samples", 0),
+        )
+    if "exact_parameters" in old:
+        if stage is not None:
+            raise TypeError("pass either stage=... or the deprecated exact_parameters=..., not both")
+        value = old["exact_parameters"]
+        if value is None or value is False:
+            stage = None
+        elif value is True:
+            stage = SetExactVariables()
+        elif isinstance(value, str):
+            if value != "rebuild":
+                raise ValueError(f"exact_parameters must be None, True, 'rebuild' or a callable, got {value!r}")
+            stage = Rebuild()
+        elif callable(value):
+            stage = SetExactVariables(variables_at=value)
+        else:
+            raise TypeError(f"exact_parameters must be None, True, 'rebuild' or a callable, got {value!r}")
+    if {"checkpoint", "checkpoint_every", "resume"} & set(old):
+        if checkpointing is not None:
+            raise TypeError("pass either checkpointing=Checkpointing(...) or the deprecated keywords, not both")
+        path = old.get("checkpoint")
+        if path is None:
+            if old.get("resume"):
+                raise ValueError("resume=True needs checkpoint=PATH, the file to continue from")
+            if old.get("checkpoint_every") is not None:
+                raise ValueError("checkpoint_every needs checkpoint=PATH")
+        else:
+            checkpointing = Checkpointing(path, every=old.get("checkpoint_every"), resume=bool(old.get("resume")))
+    return stage, estimates, checkpointing
 
 
 class _Watcher(nk.callbacks.AbstractCallback, mutable=True):
@@ -339,7 +382,9 @@ def _interrupted_message(result: AnnealResult, checkpoint) -> str:
     return f"interrupted {done}{where}"
 
 
-def _record(est, beta, steps, wall, reference) -> AnnealRecord:
+def _estimate_record(sampled, hamiltonian, beta, estimates: FinalEstimates, reference, index) -> AnnealRecord:
+    """The record of one β: the estimates of ``estimates`` on fresh samples of ``sampled``."""
+    est = estimate(sampled, hamiltonian, beta, n_samples=estimates.n_samples, overlaps=estimates.overlaps)
     th = est.thermo
     f = float(np.real(th.free_energy.mean))
     f_exact, s_exact = (None, None) if reference is None else reference(beta)
@@ -353,24 +398,40 @@ def _record(est, beta, steps, wall, reference) -> AnnealRecord:
         entropy_error=float(th.entropy.error_of_mean),
         abs_magnetization=float(np.real(th.abs_magnetization.mean)),
         abs_magnetization_error=float(th.abs_magnetization.error_of_mean),
-        log_z=est.log_z.log_z,
-        log_z_error=est.log_z.log_z_error,
-        ess=est.log_z.ess,
+        log_z_total=est.log_z.log_z,
+        log_z_total_error=est.log_z.log_z_error,
+        ess_fraction=est.log_z.ess_fraction,
         n_samples=th.n_samples,
-        steps=int(steps),
-        wall_time=wall,
+        steps=0,
+        wall_time=0.0,
         distinct_fraction=est.distinct_fraction,
         exact_free_energy=f_exact,
         exact_entropy=s_exact,
         relative_error=None if f_exact is None else relative_error(f, f_exact),
         extra={} if est.overlaps is None else {"overlaps": est.overlaps.as_dict()},
     )
-    if f_exact is not None and record.ess > 0.9 * record.n_samples:
+    if estimates.observables:
+        batch = SampleBatch(est.samples, est.log_q, hamiltonian.energy(est.samples), beta)
+        for observable in estimates.observables:
+            value, error = observable(batch)
+            record.observables[observable.name] = {"mean": value, "error": error}
+    if estimates.unbiased_samples:
+        unbiased = unbiased_observables(
+            hamiltonian,
+            beta,
+            sampled.model,
+            sampled.variables,
+            estimates.unbiased_samples,
+            overlaps=estimates.overlaps,
+            seed=index,
+        )
+        record.extra["unbiased"] = unbiased.as_dict()
+    if f_exact is not None and record.ess_fraction > 0.9:
         gap = abs(f - f_exact)
         if gap > 0.01 * abs(f_exact) and gap > 5 * record.free_energy_error:
             warnings.warn(
                 ESSWarning(
-                    f"at β = {beta:g} ESS/M = {record.ess / record.n_samples:.2f} looks healthy but f[q] is "
+                    f"at β = {beta:g} ESS/M = {record.ess_fraction:.2f} looks healthy but f[q] is "
                     f"{record.relative_error:.2g} off the exact value (entropy {record.entropy:.4g} vs exact "
                     f"{s_exact if s_exact is not None else float('nan'):.4g}, "
                     f"{record.distinct_fraction:.3g} of the samples distinct): q misses part of p, "
@@ -399,6 +460,15 @@ def _reference(hamiltonian, exact) -> Callable[[float], tuple[float, float | Non
     if not callable(exact):
         raise TypeError(f"exact must be 'auto', None or a callable beta -> f, got {exact!r}")
     return lambda beta: (float(exact(beta)), None)
+
+
+def precision_of(model) -> dict:
+    """The model's ``param_dtype`` and ``dtype`` by name (see :mod:`netket_arnn.models.precision`)."""
+
+    def name(value):
+        return None if value is None else np.dtype(value).name
+
+    return {"param_dtype": name(getattr(model, "param_dtype", None)), "dtype": name(getattr(model, "dtype", None))}
 
 
 def _as_list(callback) -> list:

@@ -12,6 +12,16 @@ A checkpoint is one msgpack file (:mod:`flax.serialization`) holding
 Restoring compares the signature and the layout of every array with the run that restores it
 and raises a ``ValueError`` naming each difference, instead of loading an N = 10 state into an
 N = 8 driver.
+
+**Devices and processes.** Every array is saved whole (gathered from the devices of all
+processes; process 0 writes the file) and every process reads the whole file, so a checkpoint
+does not record how many devices wrote it. The state of a direct sampler is one random key,
+the same for any number of devices, and the package's sampler draws the same uniforms from it
+whatever their sharding. Hence a run resumed on the same number of devices (in one process or
+in several, e.g. 2 processes × 1 device or 1 process × 2 devices) continues bit for bit as if
+it had not stopped; on another number of devices it continues with the same random numbers
+but sums in another order, so its numbers agree to round-off at first and then drift apart
+like two runs of the same seed on different hardware: statistically the same run.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import flax.serialization
 import jax
 import numpy as np
 
+from .._distributed import gather_to_host
 from .._io import atomic_write
 
 __all__ = ["check_fits", "check_signature", "load_checkpoint", "run_signature", "save_checkpoint"]
@@ -32,9 +43,17 @@ FORMAT = "netket-arnn anneal checkpoint v1"
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:
-    """Write ``payload`` (see the module doc) to ``path`` via a temporary file and :func:`os.replace`."""
-    data = flax.serialization.msgpack_serialize({"format": FORMAT, **payload})
+    """Write ``payload`` (see the module doc) to ``path`` via a temporary file and :func:`os.replace`.
+
+    Arrays sharded over the devices of several processes are gathered first, so every process
+    must call this (:func:`netket_arnn._io.atomic_write` then writes on process 0 only).
+    """
+    data = flax.serialization.msgpack_serialize({"format": FORMAT, **jax.tree.map(_to_host, payload)})
     atomic_write(path, lambda f: f.write(data))
+
+
+def _to_host(leaf):
+    return gather_to_host(leaf) if isinstance(leaf, jax.Array) else leaf
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:

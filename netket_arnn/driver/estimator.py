@@ -20,10 +20,10 @@ from __future__ import annotations
 from functools import partial
 
 import jax
-import jax.numpy as jnp
-from netket import jax as nkjax
 
-from ..observables import iid_statistics, local_values, model_machine_pow
+from ..models.hooks import fused_log_prob_vjp_of
+from ..observables import iid_statistics, local_values
+from .core import log_prob_and_vjp
 
 __all__ = ["free_energy_and_grad", "has_fused_gradient"]
 
@@ -46,66 +46,24 @@ def free_energy_and_grad(vstate, hamiltonian, beta, *, samples=None, log_q=None)
     if samples is None:
         samples = vstate.samples
     return _free_energy_and_grad(
-        vstate.model,
-        vstate.chunk_size,
-        model_machine_pow(vstate.model),
-        has_fused_gradient(vstate.model),
-        vstate.parameters,
-        vstate.model_state,
-        samples,
-        log_q,
-        hamiltonian,
-        beta,
+        vstate.model, vstate.chunk_size, vstate.parameters, vstate.model_state, samples, log_q, hamiltonian, beta
     )
 
 
 def has_fused_gradient(model) -> bool:
-    r"""Whether ``model`` computes :math:`\sum_b g_b\nabla\log q(x_b)` itself (a ``log_prob_vjp`` method)."""
-    return callable(getattr(type(model), "log_prob_vjp", None))
+    r"""Whether ``model`` computes :math:`\sum_b g_b\nabla\log q(x_b)` itself (see :mod:`netket_arnn.models.hooks`)."""
+    return fused_log_prob_vjp_of(model) is not None
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def _free_energy_and_grad(
-    model, chunk_size, machine_pow, fused, params, model_state, σ, log_q_values, hamiltonian, beta
-):
+@partial(jax.jit, static_argnums=(0, 1))
+def _free_energy_and_grad(model, chunk_size, params, model_state, σ, log_q, hamiltonian, beta):
     σ = σ.reshape((-1, σ.shape[-1]))
     n_samples = σ.shape[0]
-
-    def log_q(w, ms, x):
-        return machine_pow * jnp.real(model.apply({"params": w, **ms}, x))
-
-    if fused:
-        # bounded memory by construction: the model's pass works in cache-sized tiles
-        if log_q_values is None:
-            log_q_values = log_q(params, model_state, σ)
-
-        def vjp_fun(cotangent):
-            grad = model.apply({"params": params, **model_state}, σ, cotangent, method=model.log_prob_vjp)
-            return (jax.tree.map(lambda p, g: g.astype(p.dtype), params, grad),)
-
-    elif chunk_size is None:
-        primal, vjp_fun = nkjax.vjp(lambda w: log_q(w, model_state, σ), params)
-        log_q_values = primal if log_q_values is None else log_q_values
-    else:
-        if log_q_values is None:
-            log_q_values = nkjax.apply_chunked(log_q, in_axes=(None, None, 0), chunk_size=chunk_size)(
-                params, model_state, σ
-            )
-        vjp_fun = nkjax.vjp_chunked(
-            log_q,
-            params,
-            model_state,
-            σ,
-            chunk_size=chunk_size,
-            chunk_argnums=2,
-            nondiff_argnums=(1, 2),
-        )
-
-    log_q_values = jnp.reshape(log_q_values, (-1,))
-    values = local_values(hamiltonian.energy(σ), log_q_values, σ, beta)
+    log_q, vjp_fun = log_prob_and_vjp(model, params, model_state, σ, chunk_size=chunk_size, log_q=log_q)
+    values = local_values(hamiltonian.energy(σ), log_q, σ, beta)
     stats = {name: iid_statistics(v) for name, v in values.items()}
     # Unbiased sample covariance of f_loc with ∇log q (1/(M-1), not 1/M: the baseline is
     # estimated on the same samples).
     centred = (values["free_energy"] - stats["free_energy"].mean) / (n_samples - 1)
-    (grad,) = vjp_fun(centred.astype(log_q_values.dtype))
+    (grad,) = vjp_fun(centred.astype(log_q.dtype))
     return stats, grad

@@ -33,7 +33,6 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import flax.serialization
 import jax.numpy as jnp
 import netket as nk
 from netket import jax as nkjax
@@ -44,23 +43,25 @@ from netket.utils.types import PyTree
 
 from .._compat import get_forward_operator, sample_with_log_prob
 from .._validation import check_beta, check_non_negative_int
-from ..observables import model_machine_pow
-from .checkpoint import check_fits
-from .divergence import ON_NAN, DivergenceError, RollbackWarning, apply_scaled_gradient, non_finite
+from ..models.log_prob import machine_pow_of
+from .core import SerializableDriver, non_finite
+from .divergence import ON_NAN, DivergenceError, RollbackWarning, apply_scaled_gradient
 from .estimator import free_energy_and_grad
 
 __all__ = ["DivergenceError", "RollbackWarning", "VariationalFreeEnergy"]
 
 
-class VariationalFreeEnergy(AbstractOptimizationDriver):
+class VariationalFreeEnergy(SerializableDriver, AbstractOptimizationDriver):
     r"""Minimise the variational free energy per spin :math:`f[q]` of an autoregressive state.
 
     Works like :class:`netket.driver.VMC`: :meth:`run` with NetKet loggers
     (``out=``), ``obs=``, callbacks and the progress bar; an optax optimizer; an optional
     preconditioner such as :class:`netket.optimizer.SR`. At every step it logs
 
-    - ``free_energy``: :math:`f[q]` (the minimised quantity, a ``Stats``),
-    - ``energy``, ``entropy``, ``abs_magnetization``: per-spin ``Stats`` under :math:`q`,
+    - ``free_energy_per_spin``: :math:`f[q] = F[q]/N` (the minimised quantity, a ``Stats``),
+    - ``free_energy``, ``energy``, ``entropy``: the totals :math:`F[q]`, :math:`E` and :math:`S`
+      under :math:`q`, as NetKet logs the expectation of an operator (``obs=``) in the same log,
+    - ``energy_per_spin``, ``entropy_per_spin``, ``abs_magnetization_per_spin``: per spin,
     - ``beta``: the β of the step.
 
     Args:
@@ -97,6 +98,7 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
     _update_scale: float = struct.field(pytree_node=False, serialize=True, default=1.0)
     _last_good: Any = struct.field(pytree_node=False, serialize=False, default=None)
     _last_finite: Any = struct.field(pytree_node=False, serialize=False, default=None)
+    _problem: str | None = struct.field(pytree_node=False, serialize=False, default=None)
 
     def __init__(
         self,
@@ -113,10 +115,10 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
         if on_nan not in ON_NAN:
             raise ValueError(f"on_nan must be one of {ON_NAN}, got {on_nan!r}")
         max_rollbacks = check_non_negative_int(max_rollbacks, "max_rollbacks")
-        super().__init__(variational_state, optimizer, minimized_quantity_name="free_energy")
+        super().__init__(variational_state, optimizer, minimized_quantity_name="free_energy_per_spin")
         self._on_nan, self._max_rollbacks = on_nan, max_rollbacks
         self._rollbacks, self._update_scale = 0, 1.0
-        self._last_good, self._last_finite = None, None
+        self._last_good, self._last_finite, self._problem = None, None, None
         self._ham = hamiltonian
         self.preconditioner = preconditioner
         self._beta_schedule = None
@@ -173,21 +175,26 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
         """Sample (already done by :meth:`reset_step`), estimate f and its gradient, precondition."""
         if self._beta_schedule is not None:
             self._beta = check_beta(self._beta_schedule(self.step_count), "beta(step)")
-        while True:
-            samples, log_q = sample_with_log_prob(self.state)
-            stats, grad = free_energy_and_grad(self.state, self._ham, self._beta, samples=samples, log_q=log_q)
-            problem = non_finite(stats["free_energy"].mean, grad)
-            if problem is None:
-                break
-            self._handle_non_finite(problem, stats["free_energy"].mean)
-        self._last_good = (self.state.parameters, self._optimizer_state)
-        self._last_finite = (self.step_count, self._beta, float(jnp.real(stats["free_energy"].mean)))
-        self._loss_grad = grad
+        samples, log_q = sample_with_log_prob(self.state)
+        stats, grad = free_energy_and_grad(self.state, self._ham, self._beta, samples=samples, log_q=log_q)
         self._observables = stats
         self._loss_stats = stats["free_energy"]
+        self._loss_grad = grad
+        self._problem = non_finite(stats["free_energy"].mean, grad)
+        if self._problem is not None:
+            return self._loss_stats, grad  # _accept_step rejects it before any update
+        self._last_good = (self.state.parameters, self._optimizer_state)
+        self._last_finite = (self.step_count, self._beta, float(jnp.real(stats["free_energy"].mean)))
         dp = self.preconditioner(self.state, self._loss_grad, self.step_count)
         self._dp = nkjax.tree_cast(dp, self.state.parameters)
         return self._loss_stats, self._dp
+
+    def _accept_step(self) -> bool:
+        """NetKet's step-acceptance hook: a non-finite step is raised or rolled back, then retried."""
+        if self._problem is None:
+            return True
+        self._handle_non_finite(self._problem, self._loss_stats.mean)
+        return False  # NetKet draws fresh samples and computes the step again
 
     def _handle_non_finite(self, problem: str, value) -> None:
         where = f"at step {self.step_count} (β = {self._beta:g})"
@@ -236,8 +243,11 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
     def _log_additional_data(self, log_dict: dict):
         super()._log_additional_data(log_dict)
         if self._observables is not None:
+            n = self._ham.hilbert.size
+            for name in ("free_energy", "energy", "entropy"):
+                log_dict[name] = _times(self._observables[name], n)  # totals, as NetKet logs its operators
             for name in ("energy", "entropy", "abs_magnetization"):
-                log_dict[name] = self._observables[name]
+                log_dict[f"{name}_per_spin"] = self._observables[name]
         log_dict["beta"] = self._beta
 
     @property
@@ -251,52 +261,27 @@ class VariationalFreeEnergy(AbstractOptimizationDriver):
         return self._observables
 
     # -- checkpoints ------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        """Step count, β, optimizer state and variational state (parameters, sampler state)."""
-        return flax.serialization.to_state_dict(self)
-
-    def load_state_dict(self, state: dict) -> VariationalFreeEnergy:
-        """Restore :meth:`state_dict` in place (the variational state object is kept and updated).
-
-        Raises a ``ValueError`` naming every array whose shape or dtype differs from this
-        driver's (another N, another model or another optimizer).
-        """
-        check_fits(self.state_dict(), state)
-        restored = flax.serialization.from_state_dict(self, state)
-        vs = self.state
-        vs.variables = restored.state.variables
-        vs.sampler_state = restored.state.sampler_state
-        vs.reset()
-        self._step_count = restored._step_count
-        self._optimizer_state = restored._optimizer_state
+    def _load_extra(self, restored) -> None:
         self._beta = check_beta(restored._beta)
         self._rollbacks, self._update_scale = int(restored._rollbacks), float(restored._update_scale)
         self._last_good = None
-        return self
-
-    def to_bytes(self) -> bytes:
-        """:meth:`state_dict` serialised with ``flax.serialization.msgpack_serialize``."""
-        return flax.serialization.msgpack_serialize(self.state_dict())
-
-    def from_bytes(self, data: bytes) -> VariationalFreeEnergy:
-        """Restore, in place, a driver saved with :meth:`to_bytes` (same model and optimizer)."""
-        return self.load_state_dict(flax.serialization.msgpack_restore(data))
-
-    def save(self, path) -> None:
-        """Write :meth:`to_bytes` to ``path``."""
-        with open(path, "wb") as f:
-            f.write(self.to_bytes())
-
-    def restore(self, path) -> VariationalFreeEnergy:
-        """Read a file written by :meth:`save` into this driver (in place)."""
-        with open(path, "rb") as f:
-            return self.from_bytes(f.read())
 
     def __repr__(self):
         return (
             f"VariationalFreeEnergy(step_count={self.step_count}, beta={self._beta:g}, "
             f"hamiltonian={self._ham!r}, state={self.state})"
         )
+
+
+def _times(stats: nk.stats.Stats, factor: float) -> nk.stats.Stats:
+    """The ``Stats`` of ``factor`` times the quantity (a total from a per-spin value)."""
+    return nk.stats.Stats(
+        mean=stats.mean * factor,
+        error_of_mean=stats.error_of_mean * abs(factor),
+        variance=stats.variance * factor**2,
+        tau_corr=stats.tau_corr,
+        R_hat=stats.R_hat,
+    )
 
 
 def _check_inputs(hamiltonian, vstate) -> None:
@@ -336,7 +321,7 @@ def _check_inputs(hamiltonian, vstate) -> None:
         )
     if vstate.n_samples < 2:
         raise ValueError(f"the gradient estimator needs n_samples >= 2, got {vstate.n_samples}")
-    if model_machine_pow(model) != 2:
+    if machine_pow_of(model) != 2:
         raise ValueError(
             f"the model has machine_pow = {model.machine_pow}, but ARDirectSampler samples "
             "q = |psi|^2: the model must use machine_pow = 2"

@@ -29,7 +29,6 @@ import math
 from functools import partial
 from typing import Any
 
-import flax.serialization
 import jax
 import jax.numpy as jnp
 import netket as nk
@@ -38,10 +37,11 @@ from netket.driver import AbstractOptimizationDriver
 from netket.utils import struct, timing
 from netket.utils.types import PyTree
 
+from .._distributed import replicate
 from .._validation import check_positive_int, check_real, check_seed
-from ..observables import iid_statistics, model_machine_pow
-from .checkpoint import check_fits
-from .estimator import has_fused_gradient
+from ..models.log_prob import chunked_log_prob, machine_pow_of
+from ..observables import iid_statistics
+from .core import SerializableDriver, log_prob_and_vjp, non_finite
 
 __all__ = ["MaximumLikelihood", "negative_log_likelihood"]
 
@@ -62,7 +62,7 @@ class _ValidationStopping(nk.callbacks.AbstractCallback):
             raise _ValidationStop(reason)
 
 
-class MaximumLikelihood(AbstractOptimizationDriver):
+class MaximumLikelihood(SerializableDriver, AbstractOptimizationDriver):
     r"""Minimise the mean negative log-likelihood per spin of an autoregressive network on data.
 
     Works like :class:`netket.driver.VMC`: :meth:`run` with NetKet loggers (``out=``), callbacks
@@ -86,6 +86,16 @@ class MaximumLikelihood(AbstractOptimizationDriver):
         patience: validations without improvement before stopping (None: never stop early).
         min_delta: smallest decrease of the validation NLL that counts as an improvement.
         restore_best: restore the parameters of the best validation when stopping early.
+
+    Several devices or processes (:func:`jax.distributed.initialize`): the training and validation
+    sets are *replicated*, every device holding all of them (each process places the copy it
+    read, nothing is sent), and the *work* is split: each step's minibatch is sharded over all
+    devices, each evaluates its part, and the gradient's mean is reduced over all of them. So
+    every layout draws the same minibatches from the same permutations and gets the same
+    gradient, up to the order of a floating-point sum, as one device. Splitting the data
+    themselves over processes would make each process draw its minibatch part from its own
+    share, a different sequence of minibatches for every number of processes, to save memory
+    that datasets of spins (``M x N`` int8) rarely need.
     """
 
     _train: Any = struct.field(pytree_node=False, serialize=False)
@@ -137,8 +147,9 @@ class MaximumLikelihood(AbstractOptimizationDriver):
         if batch_size > len(train):
             raise ValueError(f"batch_size = {batch_size} exceeds the {len(train)} training samples")
         super().__init__(variational_state, optimizer, minimized_quantity_name="nll")
-        self._train = jnp.asarray(train)
-        self._validation = None if validation is None or len(validation) == 0 else jnp.asarray(validation)
+        # Replicated on every device (see the class doc, "Several devices or processes").
+        self._train = replicate(train)
+        self._validation = None if validation is None or len(validation) == 0 else replicate(validation)
         self._batch_size = batch_size
         self._seed = seed
         every = self.steps_per_epoch if validate_every is None else check_positive_int(validate_every, "validate_every")
@@ -202,13 +213,12 @@ class MaximumLikelihood(AbstractOptimizationDriver):
             self._validate()
         stats, grad = _nll_and_grad(
             self.state.model,
-            model_machine_pow(self.state.model),
             self.state.parameters,
             self.state.model_state,
             self._train,
             self._batch_indices(self.step_count),
         )
-        if not (bool(jnp.isfinite(stats.mean)) and _all_finite(grad)):
+        if non_finite(stats.mean, grad, loss="negative log-likelihood") is not None:
             raise FloatingPointError(
                 f"the negative log-likelihood or its gradient is not finite at step {self.step_count} "
                 f"(NLL = {float(stats.mean):g}); lower the learning rate"
@@ -288,37 +298,13 @@ class MaximumLikelihood(AbstractOptimizationDriver):
         return self._stop_reason is not None
 
     # -- checkpoints -------------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        """Step count, optimizer state, variational state and the early-stopping bookkeeping."""
-        return flax.serialization.to_state_dict(self)
-
-    def load_state_dict(self, state: dict) -> MaximumLikelihood:
-        """Restore :meth:`state_dict` in place; ``ValueError`` naming each array that does not fit."""
-        check_fits(self.state_dict(), state)
-        restored = flax.serialization.from_state_dict(self, state)
-        vs = self.state
-        vs.variables = restored.state.variables
-        if hasattr(vs, "sampler_state"):
-            vs.sampler_state = restored.state.sampler_state
-            vs.reset()
-        self._step_count = int(restored._step_count)
-        self._optimizer_state = restored._optimizer_state
+    # state_dict / load_state_dict / save / restore come from SerializableDriver; the data are not saved.
+    def _load_extra(self, restored) -> None:
         self._best_nll = float(restored._best_nll)
         self._best_step = int(restored._best_step)
         self._since_best = int(restored._since_best)
         self._best_params = restored._best_params
         self._perm_cache = None
-        return self
-
-    def save(self, path) -> None:
-        """Write :meth:`state_dict` (msgpack) to ``path``; the data are not saved."""
-        with open(path, "wb") as f:
-            f.write(flax.serialization.msgpack_serialize(self.state_dict()))
-
-    def restore(self, path) -> MaximumLikelihood:
-        """Read a file written by :meth:`save` into this driver (same model, optimizer and data)."""
-        with open(path, "rb") as f:
-            return self.load_state_dict(flax.serialization.msgpack_restore(f.read()))
 
     def __repr__(self):
         return (
@@ -330,56 +316,25 @@ class MaximumLikelihood(AbstractOptimizationDriver):
 def negative_log_likelihood(model, variables, samples, *, batch_size: int = 1000) -> nk.stats.Stats:
     r"""``Stats`` of :math:`-\log q(x)/N` over ``samples`` ``(M, N)`` for an ARNN ``model``.
 
-    Evaluated in jitted chunks of ``batch_size`` (the last one padded), so memory stays bounded.
+    Evaluated ``batch_size`` samples at a time, so memory stays bounded.
     """
     x = jnp.asarray(samples)
     if x.ndim != 2 or x.shape[0] < 1:
         raise ValueError(f"samples must be a non-empty (M, N) array, got shape {x.shape}")
     batch_size = min(check_positive_int(batch_size, "batch_size"), x.shape[0])
     params = {k: v for k, v in variables.items() if k != "cache"}
-    machine_pow = model_machine_pow(model)
-    n_chunks = -(-x.shape[0] // batch_size)
-    pad = n_chunks * batch_size - x.shape[0]
-    padded = jnp.concatenate([x, jnp.repeat(x[:1], pad, axis=0)]) if pad else x
-    values = [
-        _log_q(model, machine_pow, params, padded[k * batch_size : (k + 1) * batch_size]) for k in range(n_chunks)
-    ]
-    log_q = jnp.concatenate(values)[: x.shape[0]]
+    log_q = chunked_log_prob(model, batch_size, params, x)
     return iid_statistics(-log_q / x.shape[1])
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _log_q(model, machine_pow, variables, x):
-    return machine_pow * jnp.real(model.apply(variables, x))
-
-
-@partial(jax.jit, static_argnums=(0, 1))
-def _nll_and_grad(model, machine_pow, params, model_state, data, indices):
-    x = data[indices]
+@partial(jax.jit, static_argnums=0)
+def _nll_and_grad(model, params, model_state, data, indices):
+    x = nk.jax.sharding.shard_along_axis(data[indices], 0)  # the minibatch split over the devices
     n = x.shape[-1]
-    if has_fused_gradient(model):  # the model's one-pass gradient of sum_b g_b log q(x_b)
-        log_q = machine_pow * jnp.real(model.apply({"params": params, **model_state}, x))
-        cotangent = jnp.full(log_q.shape, -1.0 / (log_q.shape[0] * n), log_q.dtype)
-        grad = model.apply({"params": params, **model_state}, x, cotangent, method=model.log_prob_vjp)
-        grad = jax.tree.map(lambda p, g: g.astype(p.dtype), params, grad)
-        return iid_statistics(-log_q / n), grad
-
-    def loss(w):
-        log_q = machine_pow * jnp.real(model.apply({"params": w, **model_state}, x))
-        return -jnp.mean(log_q) / n, log_q
-
-    (_, log_q), grad = jax.value_and_grad(loss, has_aux=True)(params)
+    log_q, vjp_fun = log_prob_and_vjp(model, params, model_state, x)
+    # d/dθ of the mean NLL per spin, -(1/(B N)) Σ_b log q(x_b): the VJP with constant cotangents
+    (grad,) = vjp_fun(jnp.full(log_q.shape, -1.0 / (log_q.shape[0] * n), log_q.dtype))
     return iid_statistics(-log_q / n), grad
-
-
-@jax.jit
-def _finite_tree(tree):
-    leaves = jax.tree.leaves(tree)
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(g)) for g in leaves])) if leaves else jnp.bool_(True)
-
-
-def _all_finite(tree) -> bool:
-    return bool(_finite_tree(tree))
 
 
 def _as_samples(data, n_sites: int, name: str) -> np.ndarray:
@@ -406,7 +361,7 @@ def _check_state(vstate) -> int:
             f"the model must be a normalised autoregressive network (nk.models.AbstractARNN), got "
             f"{type(model).__name__}: the likelihood needs the exact log q(x)"
         )
-    if model_machine_pow(model) != 2:
+    if machine_pow_of(model) != 2:
         raise ValueError(f"the model has machine_pow = {model.machine_pow}; an ARNN's q = |psi|^2 needs 2")
     if len(jax.tree.leaves(vstate.parameters)) == 0:
         raise ValueError("the model has no trainable parameters: nothing to fit")

@@ -33,13 +33,19 @@ __all__ = [
 
 @dataclass
 class AnnealRecord:
-    r"""Estimates at one β, from fresh samples after the steps at that β (all per spin).
+    r"""Estimates at one β, from fresh samples after the steps at that β.
 
+    Every quantity is per spin unless its name says otherwise (``log_z_total``) or it is a
+    count or fraction (``n_samples``, ``steps``, ``ess_fraction``, ``distinct_fraction``).
     ``exact_free_energy`` and ``relative_error`` (:math:`|f[q] - f|/|f|`) are ``None`` when no
-    exact value is known, ``exact_entropy`` too. ``log_z``/``log_z_error``/``ess`` are the
-    importance-weight estimate (:func:`netket_arnn.observables.log_z_importance`).
+    exact value is known, ``exact_entropy`` too. ``log_z_total``/``log_z_total_error`` (the
+    total :math:`\log Z`, as :class:`netket_arnn.exact.Thermodynamics` gives it) and
+    ``ess_fraction`` (ESS/M) are the importance-weight estimate
+    (:func:`netket_arnn.observables.log_z_importance`). ``observables`` holds the per-β
+    observables of :class:`~netket_arnn.driver.FinalEstimates` by name, each
+    ``{"mean": ..., "error": ...}`` (e.g. ``"specific_heat"``, per spin).
 
-    ``ess`` only measures how uneven the weights :math:`p/q` are on the states that :math:`q`
+    ESS only measures how uneven the weights :math:`p/q` are on the states that :math:`q`
     samples: a :math:`q` that has collapsed onto a few states of low energy gives equal weights
     and ESS/M close to 1 however wrong it is. ``distinct_fraction`` (distinct samples / M) and,
     where known, the entropy against ``exact_entropy`` are the second opinion
@@ -55,9 +61,9 @@ class AnnealRecord:
     entropy_error: float
     abs_magnetization: float
     abs_magnetization_error: float
-    log_z: float
-    log_z_error: float
-    ess: float
+    log_z_total: float
+    log_z_total_error: float
+    ess_fraction: float
     n_samples: int
     steps: int
     wall_time: float
@@ -65,7 +71,18 @@ class AnnealRecord:
     exact_free_energy: float | None = None
     exact_entropy: float | None = None
     relative_error: float | None = None
+    observables: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+
+    @property
+    def ess(self) -> float:
+        """The effective sample size itself, ``ess_fraction * n_samples`` (a count)."""
+        return self.ess_fraction * self.n_samples
+
+    @property
+    def log_z(self) -> float:
+        """Same as :attr:`log_z_total` (the total log Z, not per spin)."""
+        return self.log_z_total
 
     def as_dict(self) -> dict:
         """Plain values for strict JSON: non-finite floats become ``None``, named in ``non_finite``."""
@@ -76,6 +93,7 @@ class AnnealRecord:
                 value = None
             out[name] = value
         out["extra"] = _jsonable(out["extra"])
+        out["observables"] = _jsonable(out["observables"])
         if flags:
             out["non_finite"] = flags
         return out
@@ -85,10 +103,18 @@ class AnnealRecord:
         """Inverse of :meth:`as_dict` (fields missing from older files keep their defaults)."""
         data = dict(data)
         for name, text in data.pop("non_finite", {}).items():
-            data[name] = float(text)
+            data[_RENAMED.get(name, name)] = float(text)
+        for old, new in _RENAMED.items():  # files written before the per-spin naming
+            if old in data and new not in data:
+                data[new] = data.pop(old)
+        if "ess" in data and "ess_fraction" not in data:
+            ess = data.pop("ess")
+            data["ess_fraction"] = None if ess is None else ess / data["n_samples"]
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
+
+_RENAMED = {"log_z": "log_z_total", "log_z_error": "log_z_total_error"}
 
 _COLUMNS = (
     ("beta", "{:>6}", "{:6.3f}"),
@@ -106,13 +132,18 @@ _COLUMNS = (
 )
 
 
-def format_header() -> str:
-    """Column titles of :func:`format_row`."""
-    return " ".join(head.format(name) for name, head, _ in _COLUMNS)
+def format_header(observables=()) -> str:
+    """Column titles of :func:`format_row`, with a column for each per-β observable that names one."""
+    titles = [head.format(name) for name, head, _ in _COLUMNS]
+    titles += [_OBSERVABLE_HEAD.format(obs.column) for obs in observables if obs.column]
+    return " ".join(titles)
 
 
-def format_row(r: AnnealRecord) -> str:
-    """One line of the per-β table (unknown values show ``-``)."""
+_OBSERVABLE_HEAD, _OBSERVABLE_BODY = "{:>9}", "{:9.4g}"
+
+
+def format_row(r: AnnealRecord, observables=()) -> str:
+    """One line of the per-β table (unknown values show ``-``); ``observables`` as for :func:`format_header`."""
     values = (
         r.beta,
         r.free_energy,
@@ -122,12 +153,31 @@ def format_row(r: AnnealRecord) -> str:
         r.energy,
         r.entropy,
         r.abs_magnetization,
-        r.ess / r.n_samples,
+        r.ess_fraction,
         r.distinct_fraction,
         r.steps,
         r.wall_time,
     )
-    return " ".join(head.format("-") if v is None else body.format(v) for (_, head, body), v in zip(_COLUMNS, values))
+    cells = [head.format("-") if v is None else body.format(v) for (_, head, body), v in zip(_COLUMNS, values)]
+    for obs in observables:
+        if obs.column:
+            value = r.observables.get(obs.name, {}).get("mean")
+            cells.append(_OBSERVABLE_HEAD.format("-") if value is None else _OBSERVABLE_BODY.format(value))
+    return " ".join(cells)
+
+
+@dataclass(frozen=True)
+class _StoredColumn:
+    """A per-β observable known only by its name in the records (the column shows the name)."""
+
+    name: str
+
+    @property
+    def column(self) -> str:
+        from .options import PerBetaObservable
+
+        known = {cls.name: cls.column for cls in PerBetaObservable.__subclasses__()}
+        return known.get(self.name) or self.name[:9]
 
 
 @dataclass
@@ -163,8 +213,10 @@ class AnnealResult:
         return self.column("beta")
 
     def table(self) -> str:
-        """The per-β table as text."""
-        return "\n".join([format_header(), *(format_row(r) for r in self.records)])
+        """The per-β table as text (with a column for each per-β observable the records hold)."""
+        names = list(dict.fromkeys(name for r in self.records for name in r.observables))
+        columns = [_StoredColumn(name) for name in names]
+        return "\n".join([format_header(columns), *(format_row(r, columns) for r in self.records)])
 
     def as_dict(self) -> dict:
         return {"metadata": _jsonable(self.metadata), "records": [r.as_dict() for r in self.records]}
@@ -213,21 +265,32 @@ def write_json_atomic(path: str | os.PathLike, data, *, indent: int | None = 1) 
 
 
 def optimizer_settings(optimizer_state) -> dict:
-    """What can be read of an optax optimizer as data, from its state: types and hyperparameters.
+    """What can be read of an optax optimizer as data, from a state of it: its transformations and hyperparameters.
 
     An optax ``GradientTransformation`` is a pair of functions and keeps its settings in
     closures; only those injected with :func:`optax.inject_hyperparams` live in its state.
-    Returns ``{"state": [type names], "hyperparams": {name: value} or None}``. Build the
-    optimizer with ``optax.inject_hyperparams`` (as :func:`~netket_arnn.driver.anneal`'s default
-    and the command line do) to have its learning rate recorded.
+    Returns ``{"transformations": [names], "hyperparams": {name: value} or None}``, the names
+    read from the state's types (``ScaleByAdamState`` -> ``"adam"``). Build the optimizer with
+    ``optax.inject_hyperparams`` (as :func:`~netket_arnn.driver.anneal`'s default and the
+    command line do) to have its learning rate recorded; pass ``optimizer.init(params)``.
     """
     names, hyper = [], {}
     for node in _state_nodes(optimizer_state):
-        names.append(type(node).__name__)
+        name = _transformation_name(type(node).__name__)
+        if name is not None:
+            names.append(name)
         hp = getattr(node, "hyperparams", None)
         if isinstance(hp, dict):
             hyper.update({k: _jsonable(v) for k, v in hp.items()})
-    return {"state": names, "hyperparams": hyper or None}
+    return {"transformations": names, "hyperparams": hyper or None}
+
+
+def _transformation_name(state_type: str) -> str | None:
+    """``ScaleByAdamState`` -> ``"adam"``; the bookkeeping states (empty, injected hyperparameters) -> None."""
+    if state_type in ("EmptyState", "InjectHyperparamsState", "InjectStatefulHyperparamsState", "MaskedState"):
+        return None
+    name = state_type.removesuffix("State").removeprefix("ScaleBy")
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
 def _state_nodes(state):

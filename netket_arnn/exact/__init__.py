@@ -1,25 +1,41 @@
-"""Exact references: enumeration, Curie–Weiss closed forms, SK replica solutions.
+"""Exact references: enumeration, Curie–Weiss and Kaufman closed forms, square-lattice transfer
+matrices, SK replica solutions.
 
 :func:`thermodynamics` is the exact reference of a :class:`~netket_arnn.PairwiseIsing`
-(Curie–Weiss closed form at any N, else enumeration up to :data:`MAX_ENUMERATION_SITES`);
-the functions it chooses between are available on their own.
+(Curie–Weiss closed form at any N, else enumeration up to :data:`MAX_ENUMERATION_SITES`, else
+Kaufman's closed form for the periodic uniform square-lattice ferromagnet, else the transfer
+matrix for any square-lattice system within its width limits); the functions it chooses
+between are available on their own.
 """
 
 from .curie_weiss import curie_weiss_closed_form, curie_weiss_log_z, curie_weiss_thermo_limit
 from .enumeration import MAX_ENUMERATION_SITES, MAX_SITES_PROBABILITIES, by_enumeration
+from .kaufman import KAUFMAN_MAX_COUPLING, kaufman_closed_form, kaufman_log_z, kaufman_parameters
+from .lattice import SquareLattice, find_square_lattice, lattice_couplings
 from .reference import log_partition_function, log_prob, reference_free_energy, thermodynamics
 from .spin_glass import ReplicaSolution, sk_one_step_rsb, sk_replica_symmetric
 from .thermo import Thermodynamics
+from .transfer_matrix import MAX_TRACE_WIDTH, MAX_TRANSFER_WIDTH, by_transfer_matrix
 
 __all__ = [
+    "KAUFMAN_MAX_COUPLING",
     "MAX_ENUMERATION_SITES",
     "MAX_SITES_PROBABILITIES",
+    "MAX_TRACE_WIDTH",
+    "MAX_TRANSFER_WIDTH",
     "ReplicaSolution",
+    "SquareLattice",
     "Thermodynamics",
     "by_enumeration",
+    "by_transfer_matrix",
     "curie_weiss_closed_form",
     "curie_weiss_log_z",
     "curie_weiss_thermo_limit",
+    "find_square_lattice",
+    "kaufman_closed_form",
+    "kaufman_log_z",
+    "kaufman_parameters",
+    "lattice_couplings",
     "log_partition_function",
     "log_prob",
     "reference_free_energy",

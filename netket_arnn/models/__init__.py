@@ -6,7 +6,10 @@ Every physics model is a :class:`PhysicsARNN` (an :class:`netket.models.Abstract
 :class:`netket.sampler.ARDirectSampler` through a cached ``conditional``. Options shared by the
 models have one name: ``learn_couplings`` / ``couplings_init_scale`` (the first layer),
 ``init_scale`` (random starts), ``trainable`` (physics values trainable instead of fixed),
-``param_dtype``; the skip weight and bias of the logits are ``skip`` and ``bias``.
+``param_dtype`` and ``dtype`` (one precision policy for every model and :func:`made`:
+:mod:`~netket_arnn.models.precision`); the skip weight and bias of the logits are ``skip`` and
+``bias``. The optional hooks a model offers the samplers and drivers (``direct_sample``,
+``log_prob_vjp``, ``variables_at``) are declared in :mod:`~netket_arnn.models.hooks`.
 """
 
 from .base import FIXED_COLLECTION, PhysicsARNN
@@ -18,21 +21,40 @@ from .curie_weiss import (
     saddle_point_magnetisation,
 )
 from .h2arnn import H2ARNN, MAX_H2ARNN_SITES
-from .made_baseline import made, made_n_params, made_width_for, paper_activation
+from .hooks import (
+    DirectSampling,
+    ExactVariables,
+    FusedLogProbVJP,
+    direct_sampler_of,
+    exact_variables_at,
+    fused_log_prob_vjp_of,
+)
+from .made_baseline import MADE, made, made_n_params, made_width_for, paper_activation
+from .precision import DEFAULT_DTYPE, DEFAULT_PARAM_DTYPE, check_precision
 from .single_layer import SingleLayerARNN
 from .spin_glass import SpinGlassARNN, spin_glass_n_params
 
 __all__ = [
+    "DEFAULT_DTYPE",
+    "DEFAULT_PARAM_DTYPE",
     "FIXED_COLLECTION",
+    "MADE",
     "MAX_H2ARNN_SITES",
     "CurieWeissARNN",
     "CurieWeissInfARNN",
+    "DirectSampling",
+    "ExactVariables",
+    "FusedLogProbVJP",
     "H2ARNN",
     "OneParameterARNN",
     "PhysicsARNN",
     "SingleLayerARNN",
     "SpinGlassARNN",
+    "check_precision",
     "curie_weiss_exact_parameters",
+    "direct_sampler_of",
+    "exact_variables_at",
+    "fused_log_prob_vjp_of",
     "made",
     "made_n_params",
     "made_width_for",

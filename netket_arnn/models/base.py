@@ -47,6 +47,7 @@ from netket.utils import HashableArray
 from netket.utils.types import DType
 
 from ..nn.chains import log_sigmoid
+from .precision import DEFAULT_DTYPE, DEFAULT_PARAM_DTYPE, check_precision
 
 __all__ = ["FIXED_COLLECTION", "PhysicsARNN"]
 
@@ -55,28 +56,40 @@ FIXED_COLLECTION = "fixed"
 
 
 class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
-    """Base of the physics-derived ARNNs: a first layer and per-site logits in, NetKet's ARNN out.
+    r"""Base of the physics-derived ARNNs: a first layer and per-site logits in, NetKet's ARNN out.
 
     Subclasses are flax dataclasses; they define ``self.first_layer`` (a
     :class:`netket_arnn.nn.FirstLayer`) and their variables in ``setup`` (with
     :meth:`physics_variable` for those that may be fixed or trainable), and implement
     :meth:`site_logits`. They may override :meth:`logits` (batched) and :meth:`conditional_logit`
     (sampling) with planned evaluations of the same formula.
+
+    Precision (:mod:`netket_arnn.models.precision`, the one policy of every model): variables are
+    stored in ``param_dtype``; the first layer gets ``dtype`` and every per-sample array (fields,
+    hidden units, logits, log-conditionals, sampling conditionals) is computed in it, variables
+    cast with :meth:`compute` where they meet the samples; :math:`\log q` is summed and returned
+    in ``param_dtype``.
     """
 
     machine_pow: int = 2
     """log ψ = ½ log q (the only value ``ARDirectSampler`` supports)."""
-    param_dtype: DType = jnp.float64
-    """dtype of the parameters; log q is accumulated in it."""
-    dtype: DType | None = None
-    """dtype of the network's arithmetic (default: ``param_dtype``)."""
+    param_dtype: DType = DEFAULT_PARAM_DTYPE
+    """dtype of the parameters and fixed variables; log q is accumulated and returned in it
+    (:mod:`~netket_arnn.models.precision`)."""
+    dtype: DType = DEFAULT_DTYPE
+    """dtype of the per-sample arithmetic (:mod:`~netket_arnn.models.precision`; default float32)."""
 
     @property
-    def compute_dtype(self):
-        """The arithmetic dtype: ``dtype``, or ``param_dtype`` when it is ``None``."""
-        return jnp.dtype(self.param_dtype if self.dtype is None else self.dtype)
+    def compute_dtype(self) -> jnp.dtype:
+        """The arithmetic dtype, ``dtype`` as a ``jnp.dtype``."""
+        return jnp.dtype(self.dtype)
+
+    def compute(self, value) -> jax.Array:
+        """``value`` (a variable, a parameter-like array) cast to the arithmetic dtype, where it meets samples."""
+        return jnp.asarray(value).astype(self.compute_dtype)
 
     def __post_init__(self):
+        check_precision(self.param_dtype, self.dtype)
         for name, value in vars(self).items():
             if isinstance(value, np.ndarray | jax.Array):
                 raise TypeError(
@@ -174,8 +187,8 @@ class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
         """``(...,)``: :math:`\\log\\psi(x) = \\tfrac12 \\sum_i \\log\\sigma(x_i u_i)` for ``(..., N)`` inputs."""
         lead = jnp.shape(inputs)[:-1]
         x = self.spins(inputs)
-        accumulate = jnp.promote_types(self.compute_dtype, self.param_dtype)
-        log_q = jnp.sum(log_sigmoid(x * self.logits(x)).astype(accumulate), axis=-1)
+        # per-site terms in the arithmetic dtype, their sum in param_dtype (models.precision)
+        log_q = jnp.sum(log_sigmoid(x * self.logits(x)).astype(self.param_dtype), axis=-1)
         return 0.5 * log_q.reshape(lead if lead else (1,))
 
     @nn.compact

@@ -36,7 +36,6 @@ from .._validation import (
     check_beta,
     check_choice,
     check_curie_weiss,
-    check_float_dtype,
     check_positive_int,
     check_real,
     check_scale,
@@ -45,7 +44,8 @@ from ..exact.curie_weiss import curie_weiss_thermo_limit
 from ..nn.first_layer import UniformFirstLayer, exclusive_cumsum
 from . import _curie_weiss_table as plan
 from ._layout import masked_logsumexp, site_window
-from .base import PhysicsARNN
+from .base import FIXED_COLLECTION, PhysicsARNN
+from .precision import DEFAULT_DTYPE, DEFAULT_PARAM_DTYPE, check_precision
 
 __all__ = [
     "CurieWeissARNN",
@@ -134,18 +134,28 @@ class CurieWeissARNN(PhysicsARNN):
 
     @classmethod
     def from_hamiltonian(
-        cls, H, beta: float, *, trainable: bool = False, param_dtype: DType = jnp.float64, dtype: DType | None = None
+        cls,
+        H,
+        beta: float,
+        *,
+        trainable: bool = False,
+        param_dtype: DType = DEFAULT_PARAM_DTYPE,
+        dtype: DType = DEFAULT_DTYPE,
     ):
-        """CW_N at its exact parameters for the Curie–Weiss Hamiltonian ``H`` at ``beta``."""
+        """CW_N at its exact parameters for the Curie–Weiss Hamiltonian ``H`` at ``beta``.
+
+        ``param_dtype``, ``dtype``: the precision policy (:mod:`~netket_arnn.models.precision`).
+        """
         J, h = check_curie_weiss(H, "CurieWeissARNN")
+        param_dtype, dtype = check_precision(param_dtype, dtype)
         return cls(
             hilbert=H.hilbert,
             beta=check_beta(beta),
             J=J,
             h=h,
             trainable=bool(trainable),
-            param_dtype=check_float_dtype(param_dtype),
-            dtype=None if dtype is None else check_float_dtype(dtype, "dtype"),
+            param_dtype=param_dtype,
+            dtype=dtype,
         )
 
     exact_parameters = staticmethod(curie_weiss_exact_parameters)
@@ -162,9 +172,21 @@ class CurieWeissARNN(PhysicsARNN):
             "beta_h": jnp.asarray(beta * check_real(h, "h")).astype(dtype),
         }
 
+    def variables_at(self, beta: float) -> dict:
+        r"""The exact CW_N at ``beta`` as variable collections (:class:`~netket_arnn.models.hooks.ExactVariables`).
+
+        Fixed: ``{"fixed": {"beta_J", "beta_h"}}`` (:meth:`fixed_variables`); trainable:
+        ``{"params": curie_weiss_exact_parameters(N, beta, J, h)}``; in ``param_dtype``. The
+        model's output depends on β only through them, so swapping them moves the model to β.
+        """
+        if self.trainable:
+            params = curie_weiss_exact_parameters(self.hilbert.size, beta, self.J, self.h, dtype=self.param_dtype)
+            return {"params": params}
+        return {FIXED_COLLECTION: self.fixed_variables(beta, self.J, self.h, dtype=self.param_dtype)}
+
     def setup(self):
         n, dtype = self.hilbert.size, self.param_dtype
-        self.first_layer = UniformFirstLayer(n_sites=n, param_dtype=dtype)
+        self.first_layer = UniformFirstLayer(n_sites=n, param_dtype=dtype, dtype=self.compute_dtype)
         if self.trainable:
 
             def exact(key):  # evaluated only when the parameters are initialised
@@ -198,16 +220,25 @@ class CurieWeissARNN(PhysicsARNN):
         return 2.0 * coupling, 2.0 * self.beta_h, w, w, common + w, common - w, valid
 
     def site_logits(self, xi, index):
-        r""":math:`u_i` at :math:`M_i` = ``xi[:, 0]``: the :math:`n_i + 1` units of each sign, O(N) per sample."""
+        r""":math:`u_i` at :math:`M_i` = ``xi[:, 0]``: the :math:`n_i + 1` units of each sign, O(N) per sample.
+
+        The units of the site are parameter-like (``param_dtype``); they meet the samples in ``dtype``.
+        """
         M = xi[:, 0]
-        skip, bias, w_plus, w_minus, b_plus, b_minus, valid = self._site_units(index)
+        *units, valid = self._site_units(index)
+        skip, bias, w_plus, w_minus, b_plus, b_minus = (self.compute(unit) for unit in units)
         lse_p = masked_logsumexp(b_plus + w_plus * M[:, None], valid)
         lse_m = masked_logsumexp(b_minus + w_minus * M[:, None], valid)
         return skip * M + bias + lse_p - lse_m
 
     # -- planned evaluation (netket_arnn.models._curie_weiss_table) -------------------------------
     def table(self) -> jax.Array:
-        """``(N, N)`` :math:`T[i, m]`: the logit of site ``i`` after ``m`` up spins (0 where :math:`m > i`)."""
+        """``(N, N)`` :math:`T[i, m]`: the logit of site ``i`` after ``m`` up spins (0 where :math:`m > i`).
+
+        Computed once per parameter set, before any sample is seen, so it is parameter-like: in
+        ``param_dtype`` (the precision policy, :mod:`~netket_arnn.models.precision`); the passes
+        cast it to ``dtype`` where the samples read it.
+        """
         n = self.hilbert.size
         if self.trainable:
             return plan.logit_table(*(getattr(self, key) for key in _CW_N_KEYS))
@@ -220,9 +251,9 @@ class CurieWeissARNN(PhysicsARNN):
         batch, n = x.shape
         up = _up_counts(x)
         if self._uses_table(batch):
-            return self.table()[jnp.arange(n), up]
-        M = (2 * up - jnp.arange(n)).astype(self.param_dtype)  # (B, N): each site at its own B magnetisations
-        params = (getattr(self, key) for key in _CW_N_KEYS)
+            return self.compute(self.table())[jnp.arange(n), up]
+        M = (2 * up - jnp.arange(n)).astype(self.compute_dtype)  # (B, N): each site at its own B magnetisations
+        params = (self.compute(getattr(self, key)) for key in _CW_N_KEYS)
         return plan.logits_at(*params, M.T, plan.layout(n, batch)).T
 
     def conditional_logit(self, x, index):
@@ -230,39 +261,41 @@ class CurieWeissARNN(PhysicsARNN):
         if not self._uses_table(batch, sampling=True):
             return super().conditional_logit(x, index)  # the units of this site, per sample
         up = self.variable("cache", "up_count", jnp.zeros, (batch,), jnp.int32)
-        table = self.variable("cache", "table", jnp.zeros, (n, n), self.param_dtype)
+        table = self.variable("cache", "table", jnp.zeros, (n, n), self.compute_dtype)
         if self.is_initializing():
-            return jnp.zeros((batch,), self.param_dtype)
+            return jnp.zeros((batch,), self.compute_dtype)
         # m_i = m_{i-1} + [x_{i-1} = +1], restarted at each pass; the table is rebuilt from the
         # current variables once per pass, at index 0 (index is a scalar, as in ARDirectSampler)
         prev = jax.lax.dynamic_index_in_dim(x, jnp.maximum(index - 1, 0), axis=1, keepdims=False)
         m = jnp.where(index == 0, 0, up.value + (prev > 0)).astype(jnp.int32)
         up.value = m
-        table.value = jax.lax.cond(index == 0, lambda: self.table(), lambda: table.value)
+        table.value = jax.lax.cond(index == 0, lambda: self.compute(self.table()), lambda: table.value)
         return jax.lax.dynamic_index_in_dim(table.value, index, axis=0, keepdims=False)[m]
 
     def direct_sample(self, uniforms: jax.Array):
         r"""A whole sampling pass, planned: ``(N, B)`` uniforms -> ``(B, N)`` spins and ``(B,)`` log q.
 
-        What :class:`netket_arnn.sampler.ARDirectSampler` does site by site through ``conditional``,
+        What :class:`netket_arnn.sampling.ARDirectSampler` does site by site through ``conditional``,
         without the per-site call: the table once, then per site one lookup :math:`T[i, m_i]`, the
         sampler's inverse-CDF choice and the running up-spin count (:math:`O(B)` per site). Given
-        the same uniforms it returns the same samples as the site-by-site pass.
+        the same uniforms it returns the same samples as the site-by-site pass. The conditionals
+        are in ``dtype``, :math:`\log q` is accumulated in ``param_dtype`` (the hook
+        :class:`~netket_arnn.models.hooks.DirectSampling`).
         """
         n, batch = uniforms.shape
-        table = self.table()
+        table = self.compute(self.table())
         signs = self.local_signs
 
         def step(carry, inputs):
             up, log_q = carry
             row, u = inputs
             p = jax.nn.sigmoid(row[up][:, None] * signs)  # as conditional computes it
-            choice = jnp.sum(jnp.cumsum(p[:, :-1], axis=-1) < u[:, None].astype(p.dtype), axis=-1)
+            choice = jnp.sum(jnp.cumsum(p[:, :-1], axis=-1) < u.astype(p.dtype)[:, None], axis=-1)
             spin = signs[choice]
-            log_q = log_q + jnp.log(jnp.take_along_axis(p, choice[:, None], axis=-1)[:, 0])
+            log_q = log_q + jnp.log(jnp.take_along_axis(p, choice[:, None], axis=-1)[:, 0]).astype(log_q.dtype)
             return (up + (spin > 0), log_q), spin
 
-        init = (jnp.zeros((batch,), jnp.int32), jnp.zeros((batch,)))
+        init = (jnp.zeros((batch,), jnp.int32), jnp.zeros((batch,), self.param_dtype))
         (_, log_q), spins = jax.lax.scan(step, init, (table, uniforms))
         return spins.T, log_q
 
@@ -301,11 +334,15 @@ class CurieWeissInfARNN(PhysicsARNN):
         *,
         start: str = "saddle",
         init_scale: float = 1e-2,
-        param_dtype=jnp.float64,
-        dtype: DType | None = None,
+        param_dtype: DType = DEFAULT_PARAM_DTYPE,
+        dtype: DType = DEFAULT_DTYPE,
     ):
-        """CW_∞ for the Curie–Weiss Hamiltonian ``H``, started at the saddle point of ``beta``."""
+        """CW_∞ for the Curie–Weiss Hamiltonian ``H``, started at the saddle point of ``beta``.
+
+        ``param_dtype``, ``dtype``: the precision policy (:mod:`~netket_arnn.models.precision`).
+        """
         J, h = check_curie_weiss(H, "CurieWeissInfARNN")
+        param_dtype, dtype = check_precision(param_dtype, dtype)
         return cls(
             hilbert=H.hilbert,
             beta=check_beta(beta),
@@ -313,14 +350,14 @@ class CurieWeissInfARNN(PhysicsARNN):
             h=h,
             start=check_choice(start, "start", {"saddle", "random"}),
             init_scale=check_scale(init_scale, "init_scale"),
-            param_dtype=check_float_dtype(param_dtype),
-            dtype=None if dtype is None else check_float_dtype(dtype, "dtype"),
+            param_dtype=param_dtype,
+            dtype=dtype,
         )
 
     def setup(self):
         check_choice(self.start, "start", {"saddle", "random"})
         n, dtype = self.hilbert.size, self.param_dtype
-        self.first_layer = UniformFirstLayer(n_sites=n, param_dtype=dtype)
+        self.first_layer = UniformFirstLayer(n_sites=n, param_dtype=dtype, dtype=self.compute_dtype)
         if self.start == "saddle":
 
             def init(name):  # evaluated only when the variables are initialised
@@ -345,7 +382,8 @@ class CurieWeissInfARNN(PhysicsARNN):
 
     def site_logits(self, xi, index):
         M = xi[:, 0]
-        return self.b0 + self.w0 * M + self.w1[index] * jnp.sign(M)
+        b0, w0, w1 = (self.compute(p) for p in (self.b0, self.w0, self.w1[index]))
+        return b0 + w0 * M + w1 * jnp.sign(M)
 
 
 class OneParameterARNN(PhysicsARNN):
@@ -372,11 +410,15 @@ class OneParameterARNN(PhysicsARNN):
         *,
         start: str = "mean_field",
         init_scale: float = 1e-2,
-        param_dtype=jnp.float64,
-        dtype: DType | None = None,
+        param_dtype: DType = DEFAULT_PARAM_DTYPE,
+        dtype: DType = DEFAULT_DTYPE,
     ):
-        """1P for the Curie–Weiss Hamiltonian ``H`` at ``beta``."""
+        """1P for the Curie–Weiss Hamiltonian ``H`` at ``beta``.
+
+        ``param_dtype``, ``dtype``: the precision policy (:mod:`~netket_arnn.models.precision`).
+        """
         J, h = check_curie_weiss(H, "OneParameterARNN")
+        param_dtype, dtype = check_precision(param_dtype, dtype)
         return cls(
             hilbert=H.hilbert,
             beta=check_beta(beta),
@@ -384,14 +426,14 @@ class OneParameterARNN(PhysicsARNN):
             h=h,
             start=check_choice(start, "start", {"mean_field", "zeros", "random"}),
             init_scale=check_scale(init_scale, "init_scale"),
-            param_dtype=check_float_dtype(param_dtype),
-            dtype=None if dtype is None else check_float_dtype(dtype, "dtype"),
+            param_dtype=param_dtype,
+            dtype=dtype,
         )
 
     def setup(self):
         check_choice(self.start, "start", {"mean_field", "zeros", "random"})
         n, dtype = self.hilbert.size, self.param_dtype
-        self.first_layer = UniformFirstLayer(n_sites=n, param_dtype=dtype)
+        self.first_layer = UniformFirstLayer(n_sites=n, param_dtype=dtype, dtype=self.compute_dtype)
         if self.start == "random":
             init = lambda key: normal(self.init_scale)(key, (n,), dtype)  # noqa: E731
         else:
@@ -400,4 +442,4 @@ class OneParameterARNN(PhysicsARNN):
         self.w = self.param("w", init)
 
     def site_logits(self, xi, index):
-        return self.w[index] * xi[:, 0]
+        return self.compute(self.w[index]) * xi[:, 0]

@@ -23,7 +23,13 @@ advances the first-layer state (:class:`netket_arnn.nn.PackedFirstLayer`, :math:
 and reads the site's units through a window of :math:`2^{N-1}` units (:meth:`H2ARNN.site_logits`).
 
 Fixed hidden weights are never stored: :math:`\beta x^c_l` is regenerated from the unit
-index. The model is meant as an exact reference: :math:`N \le` :data:`MAX_H2ARNN_SITES`.
+index and the fixed variable ``beta``, so the model depends on β through its variables alone
+(:meth:`H2ARNN.variables_at`). The model is meant as an exact reference: :math:`N \le`
+:data:`MAX_H2ARNN_SITES`.
+
+Precision (:mod:`~netket_arnn.models.precision`): the hidden kernel :math:`K` is computed once per
+parameter set in ``param_dtype`` and cast to ``dtype``; the unit inputs, the log-sum-exps and the
+logits of every sample are computed in ``dtype``.
 """
 
 from __future__ import annotations
@@ -37,10 +43,11 @@ import numpy as np
 from netket.utils import HashableArray
 from netket.utils.types import DType
 
-from .._validation import check_beta, check_float_dtype, check_model_hamiltonian, check_positive_int, check_scale
+from .._validation import check_beta, check_model_hamiltonian, check_positive_int, check_scale
 from ..nn.dense import PackedFirstLayer
 from ._layout import masked_logsumexp, site_window
-from .base import PhysicsARNN, hashable
+from .base import FIXED_COLLECTION, PhysicsARNN, hashable
+from .precision import DEFAULT_DTYPE, DEFAULT_PARAM_DTYPE, check_precision
 
 __all__ = ["H2ARNN", "MAX_H2ARNN_SITES", "hidden_parameter_count"]
 
@@ -80,12 +87,12 @@ def _hidden_biases(couplings: HashableArray, fields: HashableArray, beta: float)
 def hidden_parameter_count(N: int, trainable_weights: bool = True) -> int:
     r"""Number of numbers in H2ARNN's output stage, excluding the couplings.
 
-    Hidden biases :math:`2(2^N - 1)`, skip weights and output biases :math:`2N`, and (when
-    the hidden weights are trainable) the effective hidden weights
-    :math:`\sum_i n_i 2^{n_i} = (N - 2) 2^N + 2` (stored as a masked ``(2^N - 1, N)`` array).
+    Hidden biases :math:`2(2^N - 1)`, skip weights and output biases :math:`2N`, and the hidden
+    weights: trainable, the effective weights :math:`\sum_i n_i 2^{n_i} = (N - 2) 2^N + 2`
+    (stored as a masked ``(2^N - 1, N)`` array); fixed, their one scale :math:`\beta`.
     """
     count = 2 * (2**N - 1) + 2 * N
-    return count + ((N - 2) * 2**N + 2 if trainable_weights else 0)
+    return count + ((N - 2) * 2**N + 2 if trainable_weights else 1)
 
 
 class H2ARNN(PhysicsARNN):
@@ -103,9 +110,11 @@ class H2ARNN(PhysicsARNN):
       ``(U,)``: fixed (``"fixed"`` collection) or trainable (``trainable=True``);
     - ``weights`` ``(U, N)``, only with ``trainable=True``: the hidden weights, started at
       :math:`\beta x^c_l` and masked to :math:`l > i` (the masked entries get zero gradient).
-      Fixed hidden weights are regenerated on the fly and not stored.
+      Fixed hidden weights are regenerated on the fly from the fixed scalar ``beta`` and not stored.
 
-    Counts: :func:`hidden_parameter_count` (:math:`2^{N+1} + 2N - 2` fixed,
+    β enters only through these variables: :meth:`variables_at` gives them at any β.
+
+    Counts: :func:`hidden_parameter_count` (:math:`2^{N+1} + 2N - 1` fixed,
     plus :math:`(N - 2)2^N + 2` effective weights when trainable), plus :math:`N(N-1)/2`
     learned couplings.
     """
@@ -139,12 +148,16 @@ class H2ARNN(PhysicsARNN):
         couplings_init_scale: float | None = None,
         chunk_elements: int = 2**25,
         precision: Any = None,
-        param_dtype: DType = jnp.float64,
-        dtype: DType | None = None,
+        param_dtype: DType = DEFAULT_PARAM_DTYPE,
+        dtype: DType = DEFAULT_DTYPE,
     ):
-        """H2ARNN at the exact parameters of the pairwise Hamiltonian ``H`` at ``beta``."""
+        """H2ARNN at the exact parameters of the pairwise Hamiltonian ``H`` at ``beta``.
+
+        ``param_dtype``, ``dtype``: the precision policy (:mod:`~netket_arnn.models.precision`).
+        """
         check_model_hamiltonian(H, "H2ARNN")
         _check_size(H.n_sites)
+        param_dtype, dtype = check_precision(param_dtype, dtype)
         return cls(
             hilbert=H.hilbert,
             beta=check_beta(beta),
@@ -155,8 +168,8 @@ class H2ARNN(PhysicsARNN):
             couplings_init_scale=check_scale(couplings_init_scale, "couplings_init_scale", allow_none=True),
             chunk_elements=check_positive_int(chunk_elements, "chunk_elements"),
             precision=precision,
-            param_dtype=check_float_dtype(param_dtype),
-            dtype=None if dtype is None else check_float_dtype(dtype, "dtype"),
+            param_dtype=param_dtype,
+            dtype=dtype,
         )
 
     def setup(self):
@@ -168,27 +181,59 @@ class H2ARNN(PhysicsARNN):
                 f"H2ARNN on {n} sites needs couplings of shape ({n}, {n}) and fields of shape ({n},), "
                 f"got {J.shape} and {h.shape}"
             )
-        dtype, beta = self.param_dtype, self.beta
         self.first_layer = PackedFirstLayer(
             n_sites=n,
             values=self.couplings,
             learn_couplings=self.learn_couplings,
             couplings_init_scale=self.couplings_init_scale,
-            param_dtype=dtype,
+            param_dtype=self.param_dtype,
+            dtype=self.compute_dtype,
         )
-
-        def const(value):
-            return lambda _: jnp.asarray(value).astype(dtype)
-
-        def biases():
-            return _hidden_biases(self.couplings, self.fields, beta)
-
-        self.skip = self.physics_variable("skip", const(np.full(n, 2.0 * beta)), self.trainable)
-        self.bias = self.physics_variable("bias", const(2.0 * beta * h), self.trainable)
-        self.b_plus = self.physics_variable("b_plus", lambda _: const(biases()[0])(_), self.trainable)
-        self.b_minus = self.physics_variable("b_minus", lambda _: const(biases()[1])(_), self.trainable)
+        # the initialisers run only when the variables are created
+        exact = lambda name: lambda _: self._exact_value(name, self.beta)  # noqa: E731
+        self.skip = self.physics_variable("skip", exact("skip"), self.trainable)
+        self.bias = self.physics_variable("bias", exact("bias"), self.trainable)
+        self.b_plus = self.physics_variable("b_plus", exact("b_plus"), self.trainable)
+        self.b_minus = self.physics_variable("b_minus", exact("b_minus"), self.trainable)
         if self.trainable:
-            self.weights = self.param("weights", lambda _: self._exact_weights(*self._unit_layout()))
+            self.weights = self.param("weights", exact("weights"))
+        else:  # the scale of the regenerated hidden weights
+            self.weight_scale = self.physics_variable("beta", exact("beta"), False)
+
+    def _exact_variable_names(self) -> tuple[str, ...]:
+        return ("skip", "bias", "b_plus", "b_minus", "weights" if self.trainable else "beta")
+
+    def _exact_value(self, name: str, beta: float) -> jax.Array:
+        """The exact variable ``name`` at ``beta`` in ``param_dtype`` (``weights``: trainable; ``beta``: fixed)."""
+        if name == "weights":
+            return self._exact_weights(*self._unit_layout(), beta)
+        if name == "skip":
+            value = np.full(self.hilbert.size, 2.0 * beta)
+        elif name == "bias":
+            value = 2.0 * beta * np.asarray(self.fields)
+        elif name == "beta":
+            value = beta
+        else:
+            value = _hidden_biases(self.couplings, self.fields, beta)[name == "b_minus"]
+        return jnp.asarray(value).astype(self.param_dtype)
+
+    def variables_at(self, beta: float) -> dict:
+        r"""The exact H2ARNN at ``beta`` as variable collections (:class:`~netket_arnn.models.hooks.ExactVariables`).
+
+        ``skip`` :math:`2\beta`, ``bias`` :math:`2\beta h`, ``b_plus``, ``b_minus`` and the hidden
+        weights (trainable) or their scale ``beta`` (fixed), in the collection each lives in; with
+        ``learn_couplings`` also the first-layer kernel at the Hamiltonian's couplings (the exact
+        first layer, whatever its random start). The couplings, fixed, do not depend on β and are
+        not returned. The model's output depends on β only through these variables.
+        """
+        n, beta = self.hilbert.size, check_beta(beta)
+        out = {"params": {}, FIXED_COLLECTION: {}}
+        for name in self._exact_variable_names():
+            out["params" if self.trainable else FIXED_COLLECTION][name] = self._exact_value(name, beta)
+        if self.learn_couplings:
+            upper = np.asarray(self.couplings)[np.triu_indices(n, 1)]
+            out["params"]["first_layer"] = {"kernel": jnp.asarray(upper).astype(self.param_dtype)}
+        return {name: collection for name, collection in out.items() if collection}
 
     # -- layout -----------------------------------------------------------------------------
     def _unit_layout(self):
@@ -199,15 +244,16 @@ class H2ARNN(PhysicsARNN):
         k = np.arange(2**n - 1) - np.repeat(2**n - 2 ** (n - np.arange(n)), widths)
         return jnp.asarray(site, jnp.int32), jnp.asarray(k, jnp.int32)
 
-    def _exact_weights(self, site, k):
-        r"""``(..., N)`` exact hidden weights :math:`\beta x^c_l [l > i]` of units ``(site, k)``."""
+    def _exact_weights(self, site, k, beta):
+        r"""``(..., N)`` exact hidden weights :math:`\beta x^c_l [l > i]` of units ``(site, k)``, in ``param_dtype``."""
         n = self.hilbert.size
         future = jnp.arange(n) > jnp.asarray(site)[..., None]
-        return jnp.where(future, self.beta * _unit_spins(k, n, self.param_dtype), 0.0)
+        return jnp.where(future, beta * _unit_spins(k, n, self.param_dtype), 0.0).astype(self.param_dtype)
 
     def _weights(self, site, k, window_offset=None):
+        """``(..., N)`` hidden weights of units ``(site, k)`` (parameter-like, ``param_dtype``)."""
         if not self.trainable:
-            return self._exact_weights(site, k)
+            return self._exact_weights(site, k, self.weight_scale)
         n = self.hilbert.size
         if window_offset is None:
             w = self.weights
@@ -223,14 +269,14 @@ class H2ARNN(PhysicsARNN):
         window = 2 ** (n - 1)
         start = 2**n - jnp.left_shift(jnp.int32(1), n - index)
         offset, valid, k = site_window(start, jnp.left_shift(jnp.int32(1), n - 1 - index), window, 2**n - 1)
-        w = self._weights(index, jnp.clip(k, 0, window - 1), window_offset=offset)  # (window, N)
+        w = self.compute(self._weights(index, jnp.clip(k, 0, window - 1), window_offset=offset))  # (window, N)
         hidden = jnp.matmul(xi, w.T, precision=self.precision)
-        b_p = jax.lax.dynamic_slice(self.b_plus, (offset,), (window,))
-        b_m = jax.lax.dynamic_slice(self.b_minus, (offset,), (window,))
+        b_p = self.compute(jax.lax.dynamic_slice(self.b_plus, (offset,), (window,)))
+        b_m = self.compute(jax.lax.dynamic_slice(self.b_minus, (offset,), (window,)))
         lse_p = masked_logsumexp(b_p + hidden, valid)
         lse_m = masked_logsumexp(b_m + hidden, valid)
         diag = jax.lax.dynamic_index_in_dim(xi, index, axis=1, keepdims=False)
-        return self.skip[index] * diag + self.bias[index] + lse_p - lse_m
+        return self.compute(self.skip[index]) * diag + self.compute(self.bias[index]) + lse_p - lse_m
 
     # -- planned batched pass ----------------------------------------------------------------------
     def logits(self, x):
@@ -250,16 +296,17 @@ class H2ARNN(PhysicsARNN):
         # ξ_il = Σ_{s<i} rows_sl x_s is linear in x, so every unit's input is one matmul:
         # Σ_l ξ_{i(u),l} w_ul = Σ_s x_s K_su with K_su = [s < i(u)] Σ_l rows_sl w_ul. Nothing of
         # size B·U·N is gathered, and the backward pass is matmuls too.
+        # The kernel is parameter-like (param_dtype, once per call); the samples meet it in dtype.
         n = self.hilbert.size
         site, k = self._unit_layout()
-        x = x.astype(rows.dtype)
+        x = x.astype(self.compute_dtype)
         unit_rows = jnp.matmul(rows, self._weights(site, k).T, precision=self.precision)  # (N, U)
-        kernel = jnp.where(jnp.arange(n)[:, None] < site[None, :], unit_rows, 0.0)
+        kernel = self.compute(jnp.where(jnp.arange(n)[:, None] < site[None, :], unit_rows, 0.0))
         hidden = jnp.matmul(x, kernel, precision=self.precision)  # (B, U)
-        diag = jnp.matmul(x, jnp.triu(rows, 1), precision=self.precision)  # ξ_ii = Σ_{s<i} rows_si x_s
-        lse_p = _segment_logsumexp(self.b_plus + hidden, site, n)
-        lse_m = _segment_logsumexp(self.b_minus + hidden, site, n)
-        return self.skip * diag + self.bias + lse_p - lse_m
+        diag = jnp.matmul(x, self.compute(jnp.triu(rows, 1)), precision=self.precision)  # ξ_ii = Σ_{s<i} rows_si x_s
+        lse_p = _segment_logsumexp(self.compute(self.b_plus) + hidden, site, n)
+        lse_m = _segment_logsumexp(self.compute(self.b_minus) + hidden, site, n)
+        return self.compute(self.skip) * diag + self.compute(self.bias) + lse_p - lse_m
 
 
 def _segment_logsumexp(values: jax.Array, segment: jax.Array, n: int) -> jax.Array:

@@ -1,9 +1,10 @@
 r"""The paper's generic baseline MADE_dw as a NetKet ``ARNNDense`` model (THEORY §5).
 
-A plain :class:`netket.models.ARNNDense` (``machine_pow = 2``, sampled with
-:class:`netket.sampler.ARDirectSampler`); this module only fixes the paper's recipe and counts
-the parameters the way the paper and NetKet do. (The paper's other generic baseline, 1L, is
-:class:`netket_arnn.models.SingleLayerARNN`.)
+A :class:`netket.models.ARNNDense` (``machine_pow = 2``, sampled with
+:class:`netket.sampler.ARDirectSampler`) that follows the package's precision policy
+(:class:`MADE`: ``param_dtype`` and ``dtype``, :mod:`~netket_arnn.models.precision`); this module
+only fixes the paper's recipe and counts the parameters the way the paper and NetKet do. (The
+paper's other generic baseline, 1L, is :class:`netket_arnn.models.SingleLayerARNN`.)
 
 **MADE_dw** (paper code ``MADE(net_depth=d, net_width=w)``): ``d`` masked dense layers in
 total, the first exclusive (site ``i`` sees ``x_<i``), hidden layers of width ``w·N`` (``w``
@@ -34,14 +35,18 @@ Parameter counts (:func:`made_n_params`), with layer widths
 
 from __future__ import annotations
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import netket as nk
+import numpy as np
+from netket.models.autoreg import _get_feature_list, _normalize
 from netket.utils.types import DType
 
 from .._validation import check_choice, check_positive_int, check_spin_hilbert
+from .precision import DEFAULT_DTYPE, DEFAULT_PARAM_DTYPE, check_precision
 
-__all__ = ["made", "made_n_params", "made_width_for", "paper_activation"]
+__all__ = ["MADE", "made", "made_n_params", "made_width_for", "paper_activation"]
 
 _CONVENTIONS = ("netket", "effective", "paper")
 
@@ -51,15 +56,99 @@ def paper_activation(x: jax.Array) -> jax.Array:
     return jnp.where(x >= 0, x, 0.5 * x)
 
 
+class _MaskedDense1D(nk.nn.MaskedDense1D):
+    """NetKet's masked dense layer, computing in ``dtype`` (NetKet's computes in the widest of its inputs)."""
+
+    dtype: DType = DEFAULT_DTYPE
+    """dtype of the arithmetic: inputs, kernel and bias are cast to it."""
+
+    @nn.compact
+    def __call__(self, inputs: jax.Array) -> jax.Array:
+        # netket.nn.MaskedDense1D.__call__ with its promote_dtype(..., dtype=None) replaced by a cast
+        single = inputs.ndim == 2
+        if single:
+            inputs = inputs[None]
+        batch, size, in_features = inputs.shape
+        inputs = inputs.reshape((batch, size * in_features)).astype(self.dtype)
+        mask = np.kron(np.triu(np.ones((size, size)), self.exclusive), np.ones((in_features, self.features))).astype(
+            self.param_dtype
+        )
+        kernel = self.param(
+            "kernel",
+            nk.nn.masked_linear.wrap_kernel_init(self.kernel_init, jnp.asarray(mask)),
+            (size * in_features, size * self.features),
+            self.param_dtype,
+        )
+        kernel = (jnp.asarray(mask) * kernel).astype(self.dtype)
+        y = jax.lax.dot(inputs, kernel, precision=self.precision).reshape((batch, size, self.features))
+        if self.use_bias:
+            y = y + self.param("bias", self.bias_init, (size, self.features), self.param_dtype).astype(self.dtype)
+        return y[0] if single else y
+
+
+class MADE(nk.models.ARNNDense):
+    r""":class:`netket.models.ARNNDense` under the package's precision policy (:func:`made` builds it).
+
+    The same variables as ``ARNNDense`` (a checkpoint of one loads into the other), stored in
+    ``param_dtype``; the layers, the activation and the normalisation of the conditionals are
+    computed in ``dtype``, and :math:`\log\psi` is summed over the sites in ``param_dtype``
+    (:mod:`~netket_arnn.models.precision`).
+    """
+
+    param_dtype: DType = DEFAULT_PARAM_DTYPE
+    """dtype of the parameters; log ψ is accumulated and returned in it."""
+    dtype: DType = DEFAULT_DTYPE
+    """dtype of the per-sample arithmetic."""
+
+    def __post_init__(self):
+        check_precision(self.param_dtype, self.dtype)
+        super().__post_init__()
+
+    def setup(self):
+        features = _get_feature_list(self)
+        self._layers = [
+            _MaskedDense1D(
+                features=features[i],
+                exclusive=(i == 0),
+                use_bias=self.use_bias,
+                param_dtype=self.param_dtype,
+                dtype=self.dtype,
+                precision=self.precision,
+                kernel_init=self.kernel_init,
+                bias_init=self.bias_init,
+            )
+            for i in range(self.layers)
+        ]
+
+    def conditionals_log_psi(self, inputs: jax.Array) -> jax.Array:
+        """``(B, N, 2)`` normalised log conditionals (halved: ``machine_pow = 2``), in ``dtype``."""
+        x = jnp.asarray(inputs).astype(self.dtype)[..., None]
+        for i, layer in enumerate(self._layers):
+            if i > 0:
+                x = self.activation(x)
+            x = layer(x)
+        return _normalize(x.reshape((x.shape[0], -1, x.shape[-1])), self.machine_pow)
+
+    def __call__(self, inputs: jax.Array) -> jax.Array:
+        r"""``(B,)`` :math:`\log\psi`: the per-site terms in ``dtype``, their sum in ``param_dtype``."""
+        if inputs.ndim == 1:
+            inputs = inputs[None]
+        inputs = jnp.asarray(inputs).astype(self.dtype)  # ±1: exact in any float dtype
+        index = self.hilbert.states_to_local_indices(inputs)[..., None]
+        log_psi = jnp.take_along_axis(self.conditionals_log_psi(inputs), index, axis=-1)
+        return jnp.sum(log_psi.reshape((inputs.shape[0], -1)).astype(self.param_dtype), axis=1)
+
+
 def made(
     hilbert: nk.hilbert.Spin,
     depth: int,
     width: int,
     *,
     activation=paper_activation,
-    param_dtype: DType = jnp.float64,
+    param_dtype: DType = DEFAULT_PARAM_DTYPE,
+    dtype: DType = DEFAULT_DTYPE,
     **kwargs,
-) -> nk.models.ARNNDense:
+) -> MADE:
     """MADE_dw of the paper as ``ARNNDense(layers=depth, features=(width,) * (depth - 1) + (2,))``.
 
     Args:
@@ -68,20 +157,27 @@ def made(
             :class:`netket_arnn.models.SingleLayerARNN`).
         width: hidden features per site ``w`` (hidden layers have ``w·N`` units).
         activation: parameter-free activation between layers (default: leaky ReLU 0.5).
-        param_dtype: ``jnp.float64`` (default) or ``jnp.float32``.
+        param_dtype: dtype of the parameters and of log q, ``jnp.float64`` (default) or ``jnp.float32``.
+        dtype: dtype of the arithmetic, ``jnp.float32`` (default) or ``jnp.float64``
+            (:mod:`~netket_arnn.models.precision`).
         **kwargs: passed on to :class:`netket.models.ARNNDense` (``kernel_init``, ...).
+
+    Returns:
+        a :class:`MADE`, an ``ARNNDense`` with the same variables.
     """
     check_spin_hilbert(hilbert)
     depth = check_positive_int(depth, "depth")
     width = check_positive_int(width, "width")
+    param_dtype, dtype = check_precision(param_dtype, dtype)
     if depth == 1:
         raise ValueError("MADE needs depth >= 2: a single masked layer is 1L, netket_arnn.models.SingleLayerARNN")
-    return nk.models.ARNNDense(
+    return MADE(
         hilbert=hilbert,
         layers=depth,
         features=(width,) * (depth - 1) + (hilbert.local_size,),
         activation=activation,
         param_dtype=param_dtype,
+        dtype=dtype,
         **kwargs,
     )
 

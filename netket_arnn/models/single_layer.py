@@ -18,9 +18,10 @@ import numpy as np
 from netket.utils import HashableArray
 from netket.utils.types import DType
 
-from .._validation import check_beta, check_float_dtype, check_model_hamiltonian, check_scale
+from .._validation import check_beta, check_model_hamiltonian, check_scale
 from ..nn.dense import DenseFirstLayer
 from .base import PhysicsARNN, hashable
+from .precision import DEFAULT_DTYPE, DEFAULT_PARAM_DTYPE, check_precision
 
 __all__ = ["SingleLayerARNN"]
 
@@ -56,22 +57,24 @@ class SingleLayerARNN(PhysicsARNN):
         beta: float,
         *,
         couplings_init_scale: float | None = None,
-        param_dtype: DType = jnp.float64,
-        dtype: DType | None = None,
+        param_dtype: DType = DEFAULT_PARAM_DTYPE,
+        dtype: DType = DEFAULT_DTYPE,
     ):
         r"""1L for the pairwise Hamiltonian ``H``: kernel :math:`2\beta J`, bias :math:`2\beta h`.
 
         ``couplings_init_scale``: start the kernel at :math:`\mathcal N(0, \text{scale}^2)` instead.
+        ``param_dtype``, ``dtype``: the precision policy (:mod:`~netket_arnn.models.precision`).
         """
         check_model_hamiltonian(H, "SingleLayerARNN")
         beta = check_beta(beta)
+        param_dtype, dtype = check_precision(param_dtype, dtype)
         return cls(
             hilbert=H.hilbert,
             couplings=hashable(2.0 * beta * np.asarray(H.couplings, np.float64)),
             initial_bias=hashable(2.0 * beta * np.asarray(H.fields, np.float64)),
             couplings_init_scale=check_scale(couplings_init_scale, "couplings_init_scale", allow_none=True),
-            param_dtype=check_float_dtype(param_dtype),
-            dtype=None if dtype is None else check_float_dtype(dtype, "dtype"),
+            param_dtype=param_dtype,
+            dtype=dtype,
         )
 
     def setup(self):
@@ -89,14 +92,15 @@ class SingleLayerARNN(PhysicsARNN):
             learn_couplings=True,
             couplings_init_scale=self.couplings_init_scale,
             param_dtype=dtype,
+            dtype=self.compute_dtype,
         )
         bias = np.zeros(n) if self.initial_bias is None else np.asarray(self.initial_bias)
         self.bias = self.param("bias", lambda _: jnp.asarray(bias).astype(dtype))
 
     def site_logits(self, xi, index):
         r""":math:`u_i = c_i + \xi_{ii}`."""
-        return self.bias[index] + jax.lax.dynamic_index_in_dim(xi, index, axis=1, keepdims=False)
+        return self.compute(self.bias[index]) + jax.lax.dynamic_index_in_dim(xi, index, axis=1, keepdims=False)
 
     def logits(self, x):
         """All logits in one masked matmul, :math:`O(N^2)` per sample."""
-        return self.first_layer.self_fields(x, precision=self.precision) + self.bias
+        return self.first_layer.self_fields(x, precision=self.precision) + self.compute(self.bias)

@@ -62,10 +62,10 @@ caches; :meth:`~netket_arnn.models.PhysicsARNN.reference_logits` is the plain co
 them. :meth:`SpinGlassARNN.log_prob_vjp` is the gradient of :math:`\sum_b g_b \log q(x_b)` in
 one pass with the backward written out, which the package's drivers use.
 
-**Precision.** ``param_dtype`` (float64 by default) holds the parameters; ``dtype`` is the
-arithmetic of the network (:meth:`from_hamiltonian` defaults to float32: the chains are
-elementwise transcendental work, several times faster in float32 on CPUs), while log q is
-accumulated in the parameter dtype. ``dtype=jnp.float64`` switches to full double precision.
+**Precision** (:mod:`~netket_arnn.models.precision`, the policy of every model): ``param_dtype``
+(float64 by default) holds the parameters and accumulates log q; ``dtype`` (float32 by default) is
+the arithmetic of the network: the chains are elementwise transcendental work, several times
+faster in float32 on CPUs. ``dtype=jnp.float64`` switches to full double precision.
 """
 
 from __future__ import annotations
@@ -79,7 +79,6 @@ from netket.utils.types import DType
 
 from .._validation import (
     check_beta,
-    check_float_dtype,
     check_model_hamiltonian,
     check_non_negative_int,
     check_positive_int,
@@ -91,6 +90,7 @@ from ..nn.sparse import SparseFirstLayer, frontier_layout
 from ._spin_glass_dense import dense_log_prob_vjp, dense_logits
 from ._spin_glass_sparse import sparse_log_prob_vjp, sparse_logits
 from .base import PhysicsARNN, hashable
+from .precision import DEFAULT_DTYPE, DEFAULT_PARAM_DTYPE, check_precision
 
 __all__ = ["SpinGlassARNN", "spin_glass_n_params"]
 
@@ -161,8 +161,8 @@ class SpinGlassARNN(PhysicsARNN):
         init_scale: float = 0.01,
         sparse: bool | None = None,
         chunk_elements: int = 2**25,
-        param_dtype: DType = jnp.float64,
-        dtype: DType = jnp.float32,
+        param_dtype: DType = DEFAULT_PARAM_DTYPE,
+        dtype: DType = DEFAULT_DTYPE,
     ) -> SpinGlassARNN:
         r"""SK_kRSB network for ``H`` at inverse temperature ``beta`` (used for the start only).
 
@@ -178,11 +178,12 @@ class SpinGlassARNN(PhysicsARNN):
                 ``H.is_sparse``. ``True`` on a dense ``H`` uses its nonzero couplings as edges;
                 ``False`` on a sparse ``H`` builds the dense model from ``H.couplings``.
             chunk_elements: memory budget of the batched pass (numbers held at once).
-            param_dtype: dtype of the parameters, ``jnp.float64`` (default) or ``jnp.float32``.
-            dtype: dtype of the network's arithmetic, ``jnp.float32`` (default: the precision
-                policy of the module doc) or ``jnp.float64``.
+            param_dtype: dtype of the parameters and of log q, ``jnp.float64`` (default) or
+                ``jnp.float32`` (:mod:`~netket_arnn.models.precision`).
+            dtype: dtype of the network's arithmetic, ``jnp.float32`` (default) or ``jnp.float64``.
         """
         check_model_hamiltonian(H, "SpinGlassARNN")
+        param_dtype, dtype = check_precision(param_dtype, dtype)
         sparse = H.is_sparse if sparse is None else bool(sparse)
         return cls(
             hilbert=H.hilbert,
@@ -195,8 +196,8 @@ class SpinGlassARNN(PhysicsARNN):
             couplings_init_scale=check_scale(couplings_init_scale, "couplings_init_scale", allow_none=True),
             init_scale=check_scale(init_scale, "init_scale"),
             chunk_elements=check_positive_int(chunk_elements, "chunk_elements"),
-            param_dtype=check_float_dtype(param_dtype),
-            dtype=check_float_dtype(dtype, "dtype"),
+            param_dtype=param_dtype,
+            dtype=dtype,
         )
 
     # -- static structure ----------------------------------------------------------------------
@@ -214,9 +215,7 @@ class SpinGlassARNN(PhysicsARNN):
         n = self.hilbert.size
         _check_k(self.k)
         check_beta(self.beta)
-        check_float_dtype(self.param_dtype)
-        if self.dtype is not None:
-            check_float_dtype(self.dtype, "dtype")
+        check_precision(self.param_dtype, self.dtype)
         if self.couplings is None:
             raise ValueError("SpinGlassARNN needs `couplings`; build it with SpinGlassARNN.from_hamiltonian")
         shape = np.asarray(self.couplings).shape

@@ -1,19 +1,16 @@
 """Building blocks of the physics-derived ARNNs: the first-layer protocol and its implementations
-(dense, packed triangle, sparse frontier, uniform), and log-sigmoid chains."""
+(dense, packed triangle, sparse frontier, uniform), and log-sigmoid chains.
 
-from .chains import (
-    chain_units,
-    chain_vjp,
-    log_sigmoid,
-    log_sigmoid_and_slope,
-    log_sigmoid_chain,
-    signed_chain_sum,
-    signed_chain_terms,
-    signed_outputs,
-)
-from .dense import DenseFirstLayer, PackedFirstLayer, packed_index, packed_row, symmetric_from_packed
-from .first_layer import COUPLINGS_COLLECTION, FirstLayer, UniformFirstLayer, exclusive_cumsum, fields_from_rows
-from .sparse import FrontierLayout, SparseFirstLayer, frontier_fields, frontier_layout
+What a user composes into a network of their own is exported here; the helpers of the planned
+passes (packed-triangle indexing, frontier fields, the chains' written-out backward) stay
+importable from their modules (:mod:`~netket_arnn.nn.first_layer`, :mod:`~netket_arnn.nn.dense`,
+:mod:`~netket_arnn.nn.sparse`, :mod:`~netket_arnn.nn.chains`) but are not part of the public API.
+"""
+
+from .chains import log_sigmoid, log_sigmoid_chain, signed_chain_sum
+from .dense import DenseFirstLayer, PackedFirstLayer
+from .first_layer import COUPLINGS_COLLECTION, FirstLayer, UniformFirstLayer
+from .sparse import FrontierLayout, SparseFirstLayer, frontier_layout
 
 __all__ = [
     "COUPLINGS_COLLECTION",
@@ -23,19 +20,8 @@ __all__ = [
     "PackedFirstLayer",
     "SparseFirstLayer",
     "UniformFirstLayer",
-    "chain_units",
-    "chain_vjp",
-    "exclusive_cumsum",
-    "fields_from_rows",
-    "frontier_fields",
     "frontier_layout",
     "log_sigmoid",
-    "log_sigmoid_and_slope",
     "log_sigmoid_chain",
-    "packed_index",
-    "packed_row",
     "signed_chain_sum",
-    "signed_chain_terms",
-    "signed_outputs",
-    "symmetric_from_packed",
 ]

@@ -19,6 +19,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+# the other functions (chain_units, chain_vjp, ...) are the planned passes' internals
+__all__ = ["log_sigmoid", "log_sigmoid_chain", "signed_chain_sum"]
+
 
 @jax.custom_jvp
 def log_sigmoid(z: jax.Array) -> jax.Array:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .first_layer import FirstLayer
 
-__all__ = ["DenseFirstLayer", "PackedFirstLayer", "packed_index", "packed_row", "symmetric_from_packed"]
+__all__ = ["DenseFirstLayer", "PackedFirstLayer"]
 
 
 def packed_index(rows, cols, n: int):
@@ -129,5 +129,5 @@ class DenseFirstLayer(FirstLayer):
 
     def self_fields(self, x: jax.Array, precision=None) -> jax.Array:
         r"""``(B, N)``: the diagonal :math:`\xi_{ii} = \sum_{s<i} J_{si} x_s` alone, one matmul."""
-        upper = jnp.triu(self.weights, 1)
+        upper = jnp.triu(self.weights, 1).astype(self.compute_dtype)
         return jnp.matmul(x.astype(upper.dtype), upper, precision=precision)

@@ -29,6 +29,10 @@ and how one row :math:`J_{s\cdot}` is read (:meth:`FirstLayer.rows`, :meth:`Firs
 - :class:`UniformFirstLayer`: all couplings equal (Curie–Weiss): :math:`\xi_{il} = M_i`, the
   running magnetisation, a state of width 1 (CW_N, CW_∞, 1P).
 
+Precision: the couplings are stored in ``param_dtype`` (float64 by default) and every array with
+a batch axis (the fields, the sampling state) is computed in ``dtype`` (float32 by default), the
+policy of the models (:mod:`netket_arnn.models.precision`).
+
 Couplings are fixed (default; the non-trainable ``"couplings"`` collection, so that swapping it
 re-targets a compiled model to another disorder instance of the same size) or trainable
 (``learn_couplings=True``: the parameter ``"kernel"``, started from the given couplings or, with
@@ -46,7 +50,7 @@ import numpy as np
 from netket.utils import HashableArray
 from netket.utils.types import DType
 
-__all__ = ["COUPLINGS_COLLECTION", "FirstLayer", "UniformFirstLayer", "exclusive_cumsum", "fields_from_rows"]
+__all__ = ["COUPLINGS_COLLECTION", "FirstLayer", "UniformFirstLayer"]
 
 COUPLINGS_COLLECTION = "couplings"
 """Collection holding fixed first-layer couplings."""
@@ -86,13 +90,16 @@ class FirstLayer(nn.Module):
     couplings_init_scale: float | None = None
     """learned couplings start at :math:`\\mathcal N(0, \\text{scale}^2)`; ``None`` starts from ``values``."""
     param_dtype: DType = jnp.float64
-    """dtype of the stored couplings."""
-    dtype: DType | None = None
-    """dtype of the fields and of the sampling state (default: ``param_dtype``)."""
+    """dtype of the stored couplings (the models' precision policy, :mod:`netket_arnn.models.precision`)."""
+    dtype: DType = jnp.float32
+    """dtype of the fields and of the sampling state: the arithmetic of the per-sample pass."""
 
     @property
-    def compute_dtype(self):
-        return jnp.dtype(self.param_dtype if self.dtype is None else self.dtype)
+    def compute_dtype(self) -> jnp.dtype:
+        """``dtype`` as a ``jnp.dtype``: the dtype of every array with a batch axis."""
+        if self.dtype is None:
+            raise TypeError(f"{type(self).__name__}.dtype must be a real floating dtype, got None")
+        return jnp.dtype(self.dtype)
 
     # -- storage -------------------------------------------------------------------------------
     @property
@@ -156,7 +163,7 @@ class FirstLayer(nn.Module):
 
         :math:`O(B N S)` memory; the entries of columns :math:`l < i` are computed but meaningless.
         """
-        return fields_from_rows(x, self.rows())
+        return fields_from_rows(x, self.rows().astype(self.compute_dtype))
 
     def init_state(self, batch: int) -> jax.Array:
         """``(B, S)`` zeros in the compute dtype: the state before site 0."""

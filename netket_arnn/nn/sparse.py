@@ -35,7 +35,7 @@ from netket.utils import HashableArray
 
 from .first_layer import FirstLayer
 
-__all__ = ["FrontierLayout", "SparseFirstLayer", "frontier_fields", "frontier_layout"]
+__all__ = ["FrontierLayout", "SparseFirstLayer", "frontier_layout"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -245,5 +245,5 @@ class SparseFirstLayer(FirstLayer):
         return state.at[:, dst].add(coeff[:, None] * weights[None, :], mode="drop")
 
     def frontier_fields(self, x: jax.Array, rows, slots) -> jax.Array:
-        """:func:`frontier_fields` of this layer's couplings."""
-        return frontier_fields(x, self.weights, self.layout, rows, slots)
+        """:func:`frontier_fields` of this layer's couplings, in the arithmetic dtype."""
+        return frontier_fields(x, self.weights.astype(self.compute_dtype), self.layout, rows, slots)

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._distributed import gather_to_host
 from ._samples import flat_samples as _flat_samples
 
 __all__ = ["OverlapDistribution", "overlap_distribution"]
@@ -80,12 +81,17 @@ def overlap_distribution(samples, *, n_blocks: int = 10, max_samples: int | None
         samples: ``(..., N)`` independent samples (e.g. ``vstate.samples``).
         n_blocks: number of jackknife blocks (>= 2).
         max_samples: use only the first ``max_samples`` samples (the cost is quadratic).
+
+    Samples sharded over the devices of several processes (:func:`jax.distributed.initialize`)
+    are gathered to every process first (only the first ``max_samples``), so every process must
+    call this function and every one gets the same distribution.
     """
-    x = np.asarray(_flat_samples(samples), dtype=np.float64)
+    x = _flat_samples(samples)
     if max_samples is not None:
         if max_samples < 2:
             raise ValueError(f"max_samples must be >= 2, got {max_samples}")
         x = x[:max_samples]
+    x = gather_to_host(x).astype(np.float64)
     if int(n_blocks) != n_blocks or n_blocks < 2:
         raise ValueError(f"n_blocks must be an integer >= 2, got {n_blocks!r}")
     m, n = x.shape

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import jax
@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import netket.jax as nkjax
 import numpy as np
 
+from .._distributed import gather_to_host
 from .._validation import check_beta, check_positive_int
 from ._samples import flat_samples as _flat_samples
 from .importance import LogZEstimate, log_z_importance
@@ -60,12 +61,18 @@ class Estimates:
     ``distinct_fraction`` is the number of distinct configurations among the samples divided by
     their number: a diagnostic of sample diversity next to the ESS, which cannot see states
     that :math:`q` never samples.
+
+    Every process of a multi-process run holds the same ``Estimates``: the means and errors are
+    global reductions, the host-side parts are computed from the gathered samples.
     """
 
     thermo: ThermoEstimate
     log_z: LogZEstimate
     overlaps: OverlapDistribution | None = None
     distinct_fraction: float | None = None
+    #: the fresh samples ``(M, N)`` and their ``(M,)`` log q, as drawn (sharded like the sampler's)
+    samples: jax.Array | None = field(default=None, repr=False, compare=False)
+    log_q: jax.Array | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         out = {**self.thermo.as_dict(), "log_z_importance": self.log_z.as_dict()}
@@ -98,6 +105,11 @@ def estimate(
             state's own ``n_samples`` is left unchanged.
         overlaps: also compute :func:`overlap_distribution` (quadratic cost) on the first
             ``overlap_max_samples`` samples.
+
+    Under :func:`jax.distributed.initialize` the samples are sharded over the devices of all
+    processes: f, e, s, :math:`\langle|m|\rangle` and :math:`\log Z` are reduced over all of them
+    under jit, and the samples are gathered to every host once for the distinct fraction and
+    :math:`P(q)` (every process must call ``estimate``, as it must call every collective).
     """
     beta = check_beta(beta)
     n = vstate.n_samples if n_samples is None else check_positive_int(n_samples, "n_samples")
@@ -107,8 +119,11 @@ def estimate(
     log_q = log_prob(vstate, x)
     thermo = thermodynamics(hamiltonian, x, log_q, beta)
     log_z = log_z_importance(hamiltonian, x, log_q, beta)
-    pq = overlap_distribution(x, max_samples=overlap_max_samples) if overlaps else None
-    return Estimates(thermo=thermo, log_z=log_z, overlaps=pq, distinct_fraction=distinct_fraction(x))
+    host = gather_to_host(x)  # once, for both host-side statistics
+    pq = overlap_distribution(host, max_samples=overlap_max_samples) if overlaps else None
+    return Estimates(
+        thermo=thermo, log_z=log_z, overlaps=pq, distinct_fraction=distinct_fraction(host), samples=x, log_q=log_q
+    )
 
 
 def _draw(vstate, n: int):
@@ -124,6 +139,10 @@ def _draw(vstate, n: int):
 
 
 def distinct_fraction(samples) -> float:
-    """Number of distinct configurations among ``samples`` (shape ``(..., N)``) over their number."""
-    x = np.asarray(_flat_samples(samples))
+    """Number of distinct configurations among ``samples`` (shape ``(..., N)``) over their number.
+
+    Counted on the host over all samples; samples sharded over several processes are gathered
+    first (a collective: every process calls it and gets the same fraction).
+    """
+    x = gather_to_host(_flat_samples(samples))
     return len(np.unique(x, axis=0)) / x.shape[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import jax.numpy as jnp
 import netket as nk
 import numpy as np
@@ -224,6 +226,76 @@ def edwards_anderson(
             "J": float(J),
             "h": float(h),
             "seed": int(seed),
+        },
+    )
+
+
+def ferromagnet_2d(
+    L: int, W: int | None = None, J: float = 1.0, h=0.0, *, periodic=True, dtype=jnp.float64
+) -> PairwiseIsing:
+    r"""Nearest-neighbour Ising model :math:`H = -J\sum_{\langle ij\rangle} x_i x_j - \sum_i h_i x_i`
+    on an :math:`L \times W` square lattice (sparse).
+
+    The bonds are those of ``nk.graph.Grid(extent=[L, W], pbc=periodic)``: site ``i * W + j`` is
+    row ``i``, column ``j``. ``J > 0`` is ferromagnetic; periodic and zero-field, this is the model of Kaufman's
+    closed form (:func:`netket_arnn.exact.kaufman_closed_form`).
+
+    Args:
+        L: number of rows.
+        W: number of columns; default ``L``.
+        J: the coupling of every bond.
+        h: a scalar (uniform field) or an ``(L * W,)`` array.
+        periodic: ``True``/``False`` for both directions, or a pair ``(along L, along W)``. A
+            periodic direction needs an extent >= 3 (an extent-2 ring would repeat its bond).
+        dtype: floating dtype of the operator.
+    """
+    L = check_positive_int(L, "L")
+    W = L if W is None else check_positive_int(W, "W")
+    J = check_real(J, "J")
+    if isinstance(periodic, bool | np.bool_):
+        periodic = (bool(periodic), bool(periodic))
+    elif not (
+        isinstance(periodic, tuple | list)
+        and len(periodic) == 2
+        and all(isinstance(p, bool | np.bool_) for p in periodic)
+    ):
+        raise TypeError(f"periodic must be a bool or a pair of bools (along L, along W), got {periodic!r}")
+    for extent, wrap, name in ((L, periodic[0], "L"), (W, periodic[1], "W")):
+        if wrap and extent < 3:
+            raise ValueError(
+                f"periodic boundaries along {name} need {name} >= 3 (an extent-2 ring would repeat its bond), "
+                f"got {name} = {extent}; pass periodic=(along L, along W) to keep that direction open"
+            )
+    # The bonds of nk.graph.Grid(extent=[L, W], pbc=periodic), built directly: Grid is slow for
+    # the large lattices that Kaufman's closed form can handle.
+    site = np.arange(L * W).reshape(L, W)
+    pairs = [
+        (site[:, :-1], site[:, 1:]),  # right
+        (site[:-1, :], site[1:, :]),  # down
+    ]
+    if periodic[1]:
+        pairs.append((site[:, -1:], site[:, :1]))
+    if periodic[0]:
+        pairs.append((site[-1:, :], site[:1, :]))
+    edges = np.concatenate([np.stack([a.ravel(), b.ravel()], axis=1) for a, b in pairs]).astype(np.int64)
+    n = L * W
+    return PairwiseIsing(
+        _spin_hilbert(n),
+        np.full(len(edges), J),
+        _uniform_fields(n, h),
+        edges=edges,
+        dtype=dtype,
+        metadata={
+            "model": "ferromagnet_2d",
+            "N": int(n),
+            "L": int(L),
+            "W": int(W),
+            "J": float(J),
+            "h": float(h) if np.ndim(h) == 0 else "site-dependent",
+            "periodic_L": bool(periodic[0]),
+            "periodic_W": bool(periodic[1]),
+            # Onsager's critical point of the infinite lattice, where it has one (ferromagnet, no field)
+            **({"beta_c": math.log(1 + math.sqrt(2)) / (2 * J)} if J > 0 and np.ndim(h) == 0 and h == 0 else {}),
         },
     )
 

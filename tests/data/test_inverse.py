@@ -93,6 +93,9 @@ def test_pseudo_likelihood_recovers_couplings_and_fields_from_exact_samples(fiel
     rec = coupling_recovery(result.couplings, np.asarray(H.couplings))
     assert rec.sign == 1 and rec.r_signed > 0.97 and rec.slope == pytest.approx(1.0, abs=0.08)
     np.testing.assert_allclose(result.fields, np.asarray(H.fields), atol=0.06)
+    # the uniform field on average (statistical error ~0.01 at M = 40000; a field left as
+    # beta h would be off by 0.06 at h = 0.3)
+    assert np.mean(result.fields) == pytest.approx(field, abs=0.025)
     # the L2 penalty shrinks the estimate
     shrunk = pseudo_likelihood_couplings(samples, beta, l2=0.05)
     assert np.abs(shrunk.couplings).sum() < np.abs(result.couplings).sum()
@@ -105,3 +108,26 @@ def test_pseudo_likelihood_bad_input():
         pseudo_likelihood_couplings(np.ones((4, 3)), l2=-1.0)
     with pytest.raises(ValueError, match="beta"):
         pseudo_likelihood_couplings(np.ones((4, 3)), beta=0.0)
+
+
+def test_pseudo_likelihood_divides_couplings_and_fields_by_beta():
+    # beta only converts the estimate of (beta J, beta h) to (J, h): both scale exactly as 1/beta
+    H = na.sherrington_kirkpatrick(6, seed=1, h=0.4)
+    samples = exact_samples(H, 0.7, 3000, seed=5)
+    at_one = pseudo_likelihood_couplings(samples, 1.0)
+    at_half = pseudo_likelihood_couplings(samples, 0.5)
+    assert np.abs(at_one.fields).min() > 0.05  # the fields are not all 0: the scaling shows
+    np.testing.assert_allclose(at_half.couplings, 2.0 * at_one.couplings, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(at_half.fields, 2.0 * at_one.fields, rtol=1e-12, atol=1e-14)
+
+
+def test_pseudo_likelihood_l2_penalty_acts_on_the_couplings_only():
+    """A huge penalty sets K = 0; the fields are then those of independent spins, tanh(beta h_i) = <x_i>."""
+    H = na.sherrington_kirkpatrick(6, seed=1, h=0.4)
+    beta = 0.7
+    samples = exact_samples(H, beta, 3000, seed=5)
+    result = pseudo_likelihood_couplings(samples, beta, l2=1e6)
+    assert np.abs(result.couplings).max() < 1e-4
+    independent = np.arctanh(samples.astype(np.float64).mean(axis=0)) / beta
+    assert np.abs(independent).max() > 0.3  # a penalty on the fields would pull them to 0
+    np.testing.assert_allclose(result.fields, independent, rtol=0, atol=3e-3)  # measured: 7e-4

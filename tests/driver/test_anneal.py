@@ -12,7 +12,17 @@ import pytest
 
 import netket_arnn as na
 from netket_arnn import models
-from netket_arnn.driver import AnnealResult, PlateauStopping, anneal, beta_grid
+from netket_arnn.driver import (
+    AnnealResult,
+    Checkpointing,
+    FinalEstimates,
+    PerBetaObservable,
+    PlateauStopping,
+    Rebuild,
+    SetExactVariables,
+    anneal,
+    beta_grid,
+)
 
 # One initializer object: the model (a static jit argument) then hashes the same in every
 # test, and the compiled sampler and estimators are reused.
@@ -70,7 +80,7 @@ def test_short_anneal_reaches_exact_free_energy(system, optimizer):
         preconditioner=precond,
         warmup_steps=50,
         steps_per_beta=100,
-        n_final_samples=8000,
+        estimates=FinalEstimates(n_samples=8000),
         show_progress=False,
     )
     assert [r.steps for r in result] == [150, 100, 100]
@@ -119,12 +129,12 @@ def test_paper_grid_anneal_reaches_exact_free_energy(system, optimizer):
         preconditioner=precond,
         warmup_steps=300,
         steps_per_beta=150,
-        n_final_samples=20000,
+        estimates=FinalEstimates(n_samples=20000),
     )
     _check_accuracy(result, H, 1e-3)
 
 
-def test_exact_parameters_protocol_errors():
+def test_exact_variables_stage_errors():
     from netket.utils import HashableArray
 
     from .tabulated import TabulatedARNN
@@ -134,21 +144,26 @@ def test_exact_parameters_protocol_errors():
     def variables(beta):
         return {"params": {"unused": jnp.zeros(())}, "table": {"log_p": jnp.zeros(2**6)}}
 
-    # the callable protocol checks the collections it is given
+    # the callable's collections are checked
     model = TabulatedARNN(hilbert=H.hilbert, log_p=HashableArray(np.zeros(2**6)))
     vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=64)
     with pytest.raises(ValueError, match="collections"):
-        anneal(H, vs, [0.5], exact_parameters=variables)
+        anneal(H, vs, [0.5], stage=SetExactVariables(variables_at=variables), show_progress=False)
+    # a model without the variables_at hook cannot take the "exact" stage, nor "rebuild" without a beta field
+    with pytest.raises(TypeError, match="variables_at"):
+        anneal(H, vs, [0.5], stage="exact")
     with pytest.raises(TypeError, match="beta"):
-        anneal(H, vs, [0.5], exact_parameters=True)  # TabulatedARNN has no beta field
+        anneal(H, vs, [0.5], stage="rebuild")
+    with pytest.raises(TypeError, match="stage"):
+        anneal(H, vs, [0.5], stage="exact_parameters")
 
 
-def test_exact_parameters_mode_with_cw_n():
+def test_exact_stage_with_cw_n():
     H = na.curie_weiss(10)
-    model = models.CurieWeissARNN.from_hamiltonian(H, 0.5)
+    model = models.CurieWeissARNN.from_hamiltonian(H, 0.5, dtype=jnp.float64)
     vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=64, seed=0, sampler_seed=1)
     betas = [0.5, 1.0, 1.5]
-    result = anneal(H, vs, betas, exact_parameters=True)
+    result = anneal(H, vs, betas, stage="exact", show_progress=False)  # the model's variables_at hook
     seen_fixed = []
 
     def exact_vars(beta):
@@ -156,37 +171,108 @@ def test_exact_parameters_mode_with_cw_n():
         return {"fixed": models.CurieWeissARNN.fixed_variables(beta)}
 
     vs2 = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=64, seed=0, sampler_seed=1)
-    result2 = anneal(H, vs2, betas, exact_parameters=exact_vars)
+    result2 = anneal(H, vs2, betas, stage=SetExactVariables(variables_at=exact_vars), show_progress=False)
     assert seen_fixed == betas
     for res in (result, result2):
-        assert res.metadata["mode"] == "exact_parameters"
+        assert res.metadata["stage"] == "exact" and res.metadata["optimizer"] is None
         for r, beta in zip(res, betas):
             assert r.steps == 0
             f = na.exact.curie_weiss_closed_form(10, beta).free_energy
             assert r.free_energy == pytest.approx(f, rel=1e-12)
             assert r.relative_error < 1e-12
-            assert r.ess == pytest.approx(r.n_samples, rel=1e-9)  # q = p: all weights equal
-            assert r.log_z == pytest.approx(na.exact.curie_weiss_closed_form(10, beta).log_z, rel=1e-12)
+            assert r.ess_fraction == pytest.approx(1.0, rel=1e-9)  # q = p: all weights equal
+            assert r.log_z_total == pytest.approx(na.exact.curie_weiss_closed_form(10, beta).log_z, rel=1e-12)
 
 
-def test_exact_parameters_rebuild_mode_with_h2arnn():
-    # H2ARNN generates its fixed hidden weights from its `beta` field: writing variables into
-    # the state is refused (it would silently keep the first β), "rebuild" is exact at every β.
+def test_exact_and_rebuild_stages_with_h2arnn():
+    # H2ARNN knows how β enters its variables: the exact stage swaps them in the state, the
+    # rebuild stage estimates from a fresh model built at each β; both are exact, and rebuild
+    # leaves the given state untouched.
     H = na.sherrington_kirkpatrick(6, seed=2)
-    model = models.H2ARNN.from_hamiltonian(H, 0.5)
+    model = models.H2ARNN.from_hamiltonian(H, 0.5, dtype=jnp.float64)
     vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=128, seed=0, sampler_seed=1)
-    with pytest.raises(ValueError, match="rebuild"):
-        anneal(H, vs, [1.2], exact_parameters=True)
     before = vs.variables
-    result = anneal(H, vs, [1.2], exact_parameters="rebuild")
-    assert len(result) == 1
-    for r in result:
-        th = na.exact.by_enumeration(H, r.beta)
-        assert r.steps == 0
-        assert r.free_energy == pytest.approx(th.free_energy, rel=1e-12)
-        assert r.log_z == pytest.approx(th.log_z, rel=1e-12)
-    assert vs.model.beta == 0.5  # the given state is untouched
+    rebuilt = anneal(H, vs, [1.2, 1.6], stage=Rebuild(), show_progress=False)
+    assert vs.model.beta == 0.5
     jax.tree.map(np.testing.assert_array_equal, vs.variables, before)
+    swapped = anneal(H, vs, [1.2, 1.6], stage="exact", show_progress=False)
+    for res in (rebuilt, swapped):
+        for r in res:
+            th = na.exact.by_enumeration(H, r.beta)
+            assert r.steps == 0
+            assert r.free_energy == pytest.approx(th.free_energy, rel=1e-12)
+            assert r.log_z_total == pytest.approx(th.log_z, rel=1e-12)
+
+
+def test_specific_heat_per_beta_matches_enumeration():
+    # H2ARNN is exact: c_q = c_p = β² Var_p(E)/N, known by enumeration; the error bar is the
+    # delta-method one of a sample variance and must cover the difference.
+    H = na.sherrington_kirkpatrick(10, seed=3)
+    model = models.H2ARNN.from_hamiltonian(H, 0.5, dtype=jnp.float64)
+    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=64, seed=0, sampler_seed=1)
+    betas = [0.5, 1.0, 1.5]
+    result = anneal(H, vs, betas, stage="exact", estimates=FinalEstimates(n_samples=20000), show_progress=False)
+    x = np.asarray(H.hilbert.all_states())
+    energies = np.asarray(H.energy(x))
+    for r, beta in zip(result, betas):
+        w = np.exp(-beta * (energies - energies.min()))
+        p = w / w.sum()
+        variance = p @ energies**2 - (p @ energies) ** 2
+        exact_c = beta**2 * variance / H.n_sites
+        c = r.observables["specific_heat"]
+        assert 0 < c["error"] < 0.1 * exact_c
+        assert abs(c["mean"] - exact_c) < 4 * c["error"], (beta, c, exact_c)
+    assert " c " in f" {result.table().splitlines()[0]} "
+
+
+def test_a_new_per_beta_observable_is_one_class(tmp_path):
+    class MeanSpin(PerBetaObservable):
+        name = "mean_spin"
+        column = "<x>"
+
+        def __call__(self, batch):
+            x = np.asarray(batch.samples, dtype=float)
+            return float(x.mean()), float(x.mean(axis=1).std(ddof=1) / np.sqrt(len(x)))
+
+    H = na.curie_weiss(8)
+    path = tmp_path / "run.json"
+    result = anneal(
+        H,
+        _made_state(H, n_samples=64),
+        [0.5],
+        steps_per_beta=1,
+        estimates=FinalEstimates(observables=(MeanSpin(),)),
+        results_file=path,
+        show_progress=False,
+    )
+    value = result[0].observables["mean_spin"]
+    assert abs(value["mean"]) < 5 * value["error"] + 1e-12  # Z2 symmetric q at small weights
+    assert "specific_heat" not in result[0].observables
+    again = AnnealResult.from_json(path)
+    assert again[0].observables["mean_spin"] == pytest.approx(value)
+    assert "<x>" in result.table().splitlines()[0]
+    with pytest.raises(ValueError, match="same name"):
+        FinalEstimates(observables=(MeanSpin(), MeanSpin()))
+
+
+def test_deprecated_keywords_still_work_and_say_what_replaces_them(tmp_path):
+    H = na.curie_weiss(8)
+    model = models.CurieWeissARNN.from_hamiltonian(H, 0.5, dtype=jnp.float64)
+    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=64, seed=0, sampler_seed=1)
+    with pytest.warns(DeprecationWarning, match="stage="):
+        result = anneal(H, vs, [0.7], exact_parameters=True, show_progress=False)
+    assert result.metadata["stage"] == "exact"
+    assert result[0].free_energy == pytest.approx(na.exact.curie_weiss_closed_form(8, 0.7).free_energy, rel=1e-12)
+    with pytest.warns(DeprecationWarning, match="FinalEstimates"):
+        result = anneal(H, vs, [0.7], exact_parameters=True, n_final_samples=96, overlaps=True, show_progress=False)
+    assert result[0].n_samples == 96 and "overlaps" in result[0].extra
+    with pytest.warns(DeprecationWarning, match="Checkpointing"):
+        anneal(H, vs, [0.7], exact_parameters=True, checkpoint=tmp_path / "c.mpack", show_progress=False)
+    assert (tmp_path / "c.mpack").exists()
+    with pytest.raises(TypeError, match="not both"), pytest.warns(DeprecationWarning):
+        anneal(H, vs, [0.7], stage="exact", exact_parameters=True)
+    with pytest.raises(TypeError, match="unexpected"):
+        anneal(H, vs, [0.7], n_final=3)
 
 
 def test_plateau_stopping_ends_a_beta_early():
@@ -208,7 +294,7 @@ def test_plateau_stopping_ends_a_beta_early():
         show_progress=False,
     )
     assert [r.steps for r in result] == [3 + 5, 3 + 5]
-    assert len(log.data["free_energy"]["Mean"]) == 16
+    assert len(log.data["free_energy_per_spin"]["Mean"]) == 16
     assert result.driver.step_count == 16
     # with min_steps the rule waits
     result = anneal(
@@ -272,8 +358,7 @@ def test_result_table_and_json_round_trip(tmp_path):
         optimizer=nk.optimizer.Adam(1e-2),
         steps_per_beta=5,
         warmup_steps=3,
-        n_final_samples=96,
-        overlaps=True,
+        estimates=FinalEstimates(n_samples=96, overlaps=True),
         on_record=on_record,
         metadata={"label": "test"},
         results_file=path,
@@ -286,6 +371,13 @@ def test_result_table_and_json_round_trip(tmp_path):
     assert len(table) == 3 and "rel.err" in table[0]
     data = json.loads(path.read_text())
     assert data["metadata"]["label"] == "test" and data["metadata"]["n_sites"] == 8
+    # self-describing: versions, time, command line, precision, the option groups
+    assert data["metadata"]["provenance"]["versions"]["netket-arnn"] == na.__version__
+    assert data["metadata"]["precision"] == {"param_dtype": "float64", "dtype": None}  # ARNNDense has no dtype
+    assert data["metadata"]["estimates"]["overlaps"] is True and data["metadata"]["stage"] == "train"
+    # one convention: per spin unless the name says otherwise
+    record = data["records"][0]
+    assert "log_z_total" in record and "log_z" not in record and 0 < record["ess_fraction"] <= 1
     again = AnnealResult.from_json(path)
     assert again.records[1].free_energy == result.records[1].free_energy
     assert again.records[0].extra["overlaps"]["probability"] == pytest.approx(
@@ -304,7 +396,7 @@ def test_optimizer_settings_are_data():
     result = anneal(H, _made_state(H, n_samples=64), [0.5], steps_per_beta=1, show_progress=False)
     opt = result.metadata["optimizer"]
     assert opt["hyperparams"]["learning_rate"] == pytest.approx(1e-3)  # the default, the paper's
-    assert "ScaleByAdamState" in opt["state"]
+    assert opt["transformations"] == ["adam"]
     json.dumps(result.as_dict(), allow_nan=False)
     sgd = optax.inject_hyperparams(optax.sgd)(learning_rate=0.25)
     result = anneal(H, _made_state(H, n_samples=64), [0.5], optimizer=sgd, steps_per_beta=1, show_progress=False)
@@ -339,9 +431,9 @@ def test_ess_warning_when_q_misses_part_of_p():
     model = models.CurieWeissARNN.from_hamiltonian(H, 20.0)
     vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=256, seed=0, sampler_seed=1)
     with pytest.warns(na.driver.ESSWarning, match="misses part of p"):
-        result = anneal(H, vs, [0.3], exact_parameters=lambda b: {}, show_progress=False)
+        result = anneal(H, vs, [0.3], stage=SetExactVariables(variables_at=lambda b: {}), show_progress=False)
     r = result[0]
-    assert r.ess / r.n_samples > 0.99 and r.relative_error > 0.5
+    assert r.ess_fraction > 0.99 and r.relative_error > 0.5
     assert r.distinct_fraction < 0.05 and r.entropy < 0.2 * r.exact_entropy
 
 
@@ -354,12 +446,14 @@ def test_anneal_rejects_bad_input(tmp_path):
         anneal(H, vs, [0.5], steps_per_beta=-1)
     with pytest.raises(TypeError, match="exact"):
         anneal(H, vs, [0.5], exact="closed form")
-    with pytest.raises(ValueError, match="n_final_samples"):
-        anneal(H, vs, [0.5], n_final_samples=1)
-    with pytest.raises(ValueError, match="checkpoint"):
-        anneal(H, vs, [0.5], checkpoint_every=5)
-    with pytest.raises(ValueError, match="checkpoint"):
-        anneal(H, vs, [0.5], resume=True)
+    with pytest.raises(ValueError, match="n_samples"):
+        FinalEstimates(n_samples=1)
+    with pytest.raises(ValueError, match="every"):
+        Checkpointing(tmp_path / "c", every=0)
+    with pytest.raises(TypeError, match="resume"):
+        Checkpointing(tmp_path / "c", resume="yes")
+    with pytest.raises(TypeError, match="estimates"):
+        anneal(H, vs, [0.5], estimates={"n_samples": 10})
     with pytest.raises(ValueError, match="on_nan"):
         anneal(H, vs, [0.5], on_nan="ignore")
     with pytest.raises(ValueError, match="show_progress"):
@@ -378,7 +472,9 @@ def test_unbiased_observables_from_the_network_as_proposal():
     H = na.sherrington_kirkpatrick(8, seed=3)
     model = na.models.SingleLayerARNN.from_hamiltonian(H, 0.3)
     vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=256, seed=0, sampler_seed=1)
-    result = anneal(H, vs, [1.2], steps_per_beta=2, unbiased_samples=16000, show_progress=False)
+    result = anneal(
+        H, vs, [1.2], steps_per_beta=2, estimates=FinalEstimates(unbiased_samples=16000), show_progress=False
+    )
     record = result.records[0]
     unbiased = record.extra["unbiased"]
     exact = na.exact.by_enumeration(H, 1.2)

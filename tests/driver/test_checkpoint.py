@@ -199,3 +199,25 @@ def test_plateau_state_round_trips():
     again = PlateauStopping(patience=2, window=2)
     again.load_state_dict(json.loads(json.dumps({k: np.asarray(v).tolist() for k, v in stop.state_dict().items()})))
     assert (again._recent, again._seen, again._best, again._since_best) == ([1.0, 2.0], 5, 0.5, 1)
+
+
+def test_the_beta_in_progress_must_start_the_resumed_grid(tmp_path):
+    # interrupted during the second β, one step into it: the finished β (0.3) and the one in
+    # progress (0.6) must both begin the grid of the run that resumes it
+    path = tmp_path / "c.mpack"
+    H = na.curie_weiss(10)
+    seen = []
+
+    def stop(step, log, driver):
+        if driver.beta > 0.3:
+            seen.append(step)
+            if len(seen) == 2:
+                raise KeyboardInterrupt
+        return True
+
+    with pytest.raises(AnnealInterrupted):
+        anneal(H, _state(H), [0.3, 0.6, 0.9], steps_per_beta=3, callback=stop, checkpoint=path, show_progress=False)
+    with pytest.raises(ValueError, match="β grid"):
+        anneal(H, _state(H), [0.3, 0.7, 0.9], steps_per_beta=3, checkpoint=path, resume=True, show_progress=False)
+    result = anneal(H, _state(H), [0.3, 0.6], steps_per_beta=3, checkpoint=path, resume=True, show_progress=False)
+    assert [r.beta for r in result] == [0.3, 0.6]

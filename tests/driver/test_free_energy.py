@@ -144,7 +144,8 @@ def test_zero_variance_and_zero_gradient_with_trainable_cw_n():
     # CW_N with its physics parameters trainable, at their exact values: q = p exactly.
     H = na.curie_weiss(10)
     beta = 1.2
-    model = models.CurieWeissARNN.from_hamiltonian(H, beta, trainable=True)
+    # float64 arithmetic: exactness to round-off (the default float32 arithmetic is exact to ~1e-8)
+    model = models.CurieWeissARNN.from_hamiltonian(H, beta, trainable=True, dtype=jnp.float64)
     vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=128, seed=0, sampler_seed=1)
     driver = VariationalFreeEnergy(H, nk.optimizer.Sgd(0.0), variational_state=vs, beta=beta)
     driver.run(1, show_progress=False)
@@ -155,7 +156,7 @@ def test_zero_variance_and_zero_gradient_with_trainable_h2arnn():
     # The same for a spin glass: H2ARNN with trainable hidden layer, at its exact parameters.
     H = na.sherrington_kirkpatrick(5, seed=2)
     beta = 0.9
-    model = models.H2ARNN.from_hamiltonian(H, beta, trainable=True)
+    model = models.H2ARNN.from_hamiltonian(H, beta, trainable=True, dtype=jnp.float64)
     vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=128, seed=0, sampler_seed=1)
     driver = VariationalFreeEnergy(H, nk.optimizer.Sgd(0.0), variational_state=vs, beta=beta)
     driver.run(1, show_progress=False)
@@ -183,14 +184,23 @@ def test_netket_integration_logs_callbacks_obs_and_sr(tmp_path):
     log = nk.logging.RuntimeLog()
     json_log = nk.logging.JsonLog(str(tmp_path / "run"), save_params=False)
     mz = sum(nk.operator.spin.sigmaz(H.hilbert, i) for i in range(H.n_sites))
-    driver.run(6, out=[log, json_log], obs={"Mz": mz}, callback=callback, show_progress=True)
+    driver.run(6, out=[log, json_log], obs={"Mz": mz, "H": H}, callback=callback, show_progress=True)
     data = log.data
     assert list(data["beta"]["value"]) == [schedule(k) for k in range(6)]
     assert seen == [(k, schedule(k)) for k in range(6)]
-    for key in ("free_energy", "energy", "entropy", "abs_magnetization", "Mz"):
+    per_spin = ("free_energy_per_spin", "energy_per_spin", "entropy_per_spin", "abs_magnetization_per_spin")
+    for key in ("free_energy", "energy", "entropy", "Mz", *per_spin):
         assert np.all(np.isfinite(data[key]["Mean"])), key
     # entropy of a normalised q over 2^N states lies in [0, log 2] per spin
-    assert np.all((data["entropy"]["Mean"] >= 0) & (data["entropy"]["Mean"] <= np.log(2) + 1e-12))
+    s_per_spin = data["entropy_per_spin"]["Mean"]
+    assert np.all((s_per_spin >= 0) & (s_per_spin <= np.log(2) + 1e-12))
+    # totals under NetKet's names, as NetKet logs the operators of obs=: N times the per-spin values
+    n = H.n_sites
+    for key in ("free_energy", "energy", "entropy"):
+        np.testing.assert_allclose(data[key]["Mean"], n * data[f"{key}_per_spin"]["Mean"], rtol=1e-12)
+        np.testing.assert_allclose(data[key]["Sigma"], n * data[f"{key}_per_spin"]["Sigma"], rtol=1e-12)
+    # NetKet's own estimate of <H> on the same samples is the logged total energy
+    np.testing.assert_allclose(np.real(data["H"]["Mean"]), data["energy"]["Mean"], rtol=1e-10)
     # f = e - s/β holds sample by sample, hence for the logged means
     f = data["free_energy"]["Mean"]
     e, s = data["energy"]["Mean"], data["entropy"]["Mean"]
@@ -206,7 +216,7 @@ def test_training_lowers_free_energy_towards_exact():
     driver = VariationalFreeEnergy(H, nk.optimizer.Adam(2e-2), variational_state=vs, beta=beta)
     log = nk.logging.RuntimeLog()
     driver.run(100, out=log, show_progress=False)
-    f = log.data["free_energy"]["Mean"]
+    f = log.data["free_energy_per_spin"]["Mean"]
     exact = na.exact.curie_weiss_closed_form(8, beta).free_energy
     assert np.mean(f[-20:]) < np.mean(f[:5])
     assert abs(np.mean(f[-20:]) - exact) / abs(exact) < 2e-3

@@ -81,3 +81,55 @@ def test_exact_functions_need_a_pairwise_ising():
     ):
         with pytest.raises(TypeError, match="must be a netket_arnn.PairwiseIsing.*from_ising"):
             call()
+
+
+def assert_same_method(a, b):
+    """Bit-identical results of the same method (``nan`` where no magnetisation is computed)."""
+    for key in ("log_z", "free_energy", "energy", "entropy"):
+        assert getattr(a, key) == getattr(b, key), key
+    assert a.abs_magnetization == b.abs_magnetization or np.isnan([a.abs_magnetization, b.abs_magnetization]).all()
+
+
+def test_square_lattices_get_kaufman_or_the_transfer_matrix_beyond_enumeration():
+    beta = 0.47
+    # The uniform periodic ferromagnet: Kaufman's closed form at any size beyond enumeration.
+    torus = na.ferromagnet_2d(8, 7, J=0.9)
+    th = exact.thermodynamics(torus, beta)
+    assert_same_method(th, exact.kaufman_closed_form(8, 7, beta, J=0.9))
+    assert np.isnan(th.abs_magnetization)
+    assert exact.log_partition_function(torus, beta) == exact.kaufman_log_z(8, 7, beta, J=0.9)
+    assert exact.reference_free_energy(na.ferromagnet_2d(200))(beta) == pytest.approx(
+        exact.kaufman_closed_form(200, 200, beta).free_energy, rel=1e-14
+    )
+    # Any couplings and fields on a lattice: the transfer matrix.
+    for H in (
+        na.edwards_anderson(nk.graph.Grid([6, 7], pbc=[False, True]), seed=3, h=0.1),
+        na.ferromagnet_2d(6, 7, h=0.05),  # a field rules out Kaufman
+        na.edwards_anderson(nk.graph.Grid([7, 5], pbc=True), couplings="pm1", seed=2),
+    ):
+        th = exact.thermodynamics(H, beta)
+        assert_same_method(th, exact.by_transfer_matrix(H, beta))
+        assert exact.log_partition_function(H, beta) == th.log_z
+        assert exact.reference_free_energy(H)(beta) == pytest.approx(th.free_energy, rel=1e-14)
+    # Small lattices keep enumeration, with its <|m|>.
+    small = na.ferromagnet_2d(4, 5)
+    th = exact.thermodynamics(small, beta)
+    assert th == exact.by_enumeration(small, beta) and np.isfinite(th.abs_magnetization)
+    # max_sites skips enumeration, not the cheap lattice methods.
+    assert exact.reference_free_energy(small, max_sites=10)(beta) == pytest.approx(
+        exact.kaufman_closed_form(4, 5, beta).free_energy, rel=1e-14
+    )
+    ea = na.edwards_anderson(nk.graph.Grid([4, 5], pbc=False), seed=1)
+    assert exact.reference_free_energy(ea, max_sites=10)(beta) == pytest.approx(
+        exact.by_transfer_matrix(ea, beta).free_energy, rel=1e-14
+    )
+
+
+def test_lattices_beyond_the_transfer_matrix_width_have_no_reference():
+    side = exact.MAX_TRACE_WIDTH + 1
+    wide = na.edwards_anderson(nk.graph.Grid([side, side], pbc=True), seed=1)
+    assert exact.reference_free_energy(wide) is None
+    with pytest.raises(ValueError, match=f"no exact reference.*{side} x {side} lattice.*N <= 30"):
+        exact.thermodynamics(wide, 1.0)
+    # The same lattice open in one direction is within reach: the transfer runs along it.
+    assert exact.reference_free_energy(na.edwards_anderson(nk.graph.Grid([side, side], pbc=[True, False]), seed=1))

@@ -38,7 +38,7 @@ def _mcstate(model, n_samples, seed=0, **kwargs):
 @pytest.mark.parametrize(("beta", "J", "h"), [(0.4, 1.0, 0.3), (1.0, 1.0, -0.2), (2.0, -0.7, 0.1)])
 def test_cw_n_exact_against_enumeration(beta, J, h):
     H = na.curie_weiss(12, J=J, h=h)
-    model = CurieWeissARNN.from_hamiltonian(H, beta)
+    model = CurieWeissARNN.from_hamiltonian(H, beta, dtype=jnp.float64)
     x = H.hilbert.all_states()
     lq = log_q(model, _init(model, x), x)
     lp = np.asarray(na.exact.log_prob(H, x, beta))
@@ -51,7 +51,7 @@ def test_cw_n_exact_against_enumeration(beta, J, h):
 def test_cw_n_exact_at_large_n_on_random_and_sampled_configurations():
     N, beta = 1000, 1.2
     H = na.curie_weiss(N, J=1.0, h=0.02)
-    vstate = _mcstate(CurieWeissARNN.from_hamiltonian(H, beta), n_samples=16)
+    vstate = _mcstate(CurieWeissARNN.from_hamiltonian(H, beta, dtype=jnp.float64), n_samples=16)
     log_z = na.exact.log_partition_function(H, beta)
     sampled = np.asarray(vstate.samples).reshape(-1, N)
     rng = np.random.default_rng(0)
@@ -75,12 +75,12 @@ def test_cw_n_parameters_at_another_beta():
     exact1 = curie_weiss_exact_parameters(N, beta1, 1.0, 0.1)
     assert CurieWeissARNN.exact_parameters is curie_weiss_exact_parameters
 
-    fixed = _mcstate(CurieWeissARNN.from_hamiltonian(H, beta0), n_samples=16)
+    fixed = _mcstate(CurieWeissARNN.from_hamiltonian(H, beta0, dtype=jnp.float64), n_samples=16)
     assert np.max(np.abs(2 * np.asarray(fixed.log_value(x)) - lp1)) > 0.1
     fixed.model_state = {FIXED_COLLECTION: CurieWeissARNN.fixed_variables(beta1, 1.0, 0.1)}
     np.testing.assert_allclose(2 * np.asarray(fixed.log_value(x)), lp1, atol=1e-10)
 
-    trainable = _mcstate(CurieWeissARNN.from_hamiltonian(H, beta0, trainable=True), n_samples=16)
+    trainable = _mcstate(CurieWeissARNN.from_hamiltonian(H, beta0, trainable=True, dtype=jnp.float64), n_samples=16)
     trainable.parameters = exact1
     np.testing.assert_allclose(2 * np.asarray(trainable.log_value(x)), lp1, atol=1e-10)
 
@@ -94,18 +94,18 @@ def test_parameter_counts():
     x = H.hilbert.all_states()[:2]
     count = lambda tree: sum(a.size for a in jax.tree.leaves(tree))  # noqa: E731
 
-    cw_n = _init(CurieWeissARNN.from_hamiltonian(H, 1.0, trainable=True), x)
+    cw_n = _init(CurieWeissARNN.from_hamiltonian(H, 1.0, trainable=True, dtype=jnp.float64), x)
     assert count(cw_n["params"]) == 2 * N * (N - 1) + 6 * N  # THEORY: 2N(N-1) + O(N)
-    fixed = _init(CurieWeissARNN.from_hamiltonian(H, 1.0), x)
+    fixed = _init(CurieWeissARNN.from_hamiltonian(H, 1.0, dtype=jnp.float64), x)
     assert count(fixed["params"]) == 0 and count(fixed[FIXED_COLLECTION]) == 2  # beta J, beta h
-    assert count(_init(CurieWeissInfARNN.from_hamiltonian(H, 1.0), x)["params"]) == N + 2
-    assert count(_init(OneParameterARNN.from_hamiltonian(H, 1.0), x)["params"]) == N
+    assert count(_init(CurieWeissInfARNN.from_hamiltonian(H, 1.0, dtype=jnp.float64), x)["params"]) == N + 2
+    assert count(_init(OneParameterARNN.from_hamiltonian(H, 1.0, dtype=jnp.float64), x)["params"]) == N
 
 
 def test_cw_inf_saddle_point_free_energy_at_n400():
     N, beta = 400, 1.5
     H = na.curie_weiss(N)
-    vstate = _mcstate(CurieWeissInfARNN.from_hamiltonian(H, beta), n_samples=4000, seed=3)
+    vstate = _mcstate(CurieWeissInfARNN.from_hamiltonian(H, beta, dtype=jnp.float64), n_samples=4000, seed=3)
     log_z = na.exact.log_partition_function(H, beta)
     f_exact = -log_z / (beta * N)
 
@@ -129,13 +129,15 @@ def test_cw_inf_saddle_point_start():
     H = na.curie_weiss(N, J=J, h=0.2)
     x = jnp.ones((2, N))
     for beta in (0.5, 1.5):
-        p = _init(CurieWeissInfARNN.from_hamiltonian(H, beta), x)["params"]
+        p = _init(CurieWeissInfARNN.from_hamiltonian(H, beta, dtype=jnp.float64), x)["params"]
         m = np.asarray(p["w1"])[0] / (2 * beta * J * (N - 1) / N)
         np.testing.assert_allclose(m, np.tanh(beta * J * m), atol=1e-12)  # root of m = tanh(beta J m)
         assert (m > 0.5) == (beta * J > 1)  # zero above the critical temperature
         np.testing.assert_allclose(p["w1"], 2 * beta * J * m * (N - 1 - np.arange(N)) / N, atol=1e-12)
         np.testing.assert_allclose([p["b0"], p["w0"]], [2 * beta * 0.2, 2 * beta * J / N])
-    random = _init(CurieWeissInfARNN.from_hamiltonian(H, 1.5, start="random", init_scale=1e-3), x)["params"]
+    random = _init(CurieWeissInfARNN.from_hamiltonian(H, 1.5, start="random", init_scale=1e-3, dtype=jnp.float64), x)[
+        "params"
+    ]
     assert 0 < np.std(random["w1"]) < 1e-2
 
 
@@ -143,12 +145,12 @@ def test_one_parameter_starts():
     N, beta = 8, 0.7
     H = na.curie_weiss(N, J=2.0)
     x = H.hilbert.all_states()
-    mean_field = OneParameterARNN.from_hamiltonian(H, beta)
+    mean_field = OneParameterARNN.from_hamiltonian(H, beta, dtype=jnp.float64)
     np.testing.assert_allclose(_init(mean_field, x)["params"]["w"], 2 * beta * 2.0 / N)
-    zeros = OneParameterARNN.from_hamiltonian(H, beta, start="zeros")
+    zeros = OneParameterARNN.from_hamiltonian(H, beta, start="zeros", dtype=jnp.float64)
     np.testing.assert_allclose(log_q(zeros, _init(zeros, x), x), -N * np.log(2), atol=1e-12)
     # the logit of site i is w_i M_i: check it on one configuration
-    model = OneParameterARNN.from_hamiltonian(H, beta, start="random", init_scale=0.5)
+    model = OneParameterARNN.from_hamiltonian(H, beta, start="random", init_scale=0.5, dtype=jnp.float64)
     variables = _init(model, x)
     w = np.asarray(variables["params"]["w"])
     xs = np.asarray(x[77], dtype=float)
@@ -165,21 +167,21 @@ def test_curie_weiss_models_reject_other_hamiltonians():
     for cls in (CurieWeissARNN, CurieWeissInfARNN, OneParameterARNN):
         for H in (sk, nonuniform_field):
             with pytest.raises(ValueError, match="Curie–Weiss"):
-                cls.from_hamiltonian(H, 1.0)
+                cls.from_hamiltonian(H, 1.0, dtype=jnp.float64)
         with pytest.raises(TypeError, match="PairwiseIsing"):
-            cls.from_hamiltonian(nk.operator.spin.sigmaz(sk.hilbert, 0), 1.0)
+            cls.from_hamiltonian(nk.operator.spin.sigmaz(sk.hilbert, 0), 1.0, dtype=jnp.float64)
         with pytest.raises(ValueError, match="beta"):
-            cls.from_hamiltonian(na.curie_weiss(10), 0.0)
+            cls.from_hamiltonian(na.curie_weiss(10), 0.0, dtype=jnp.float64)
     with pytest.raises(ValueError, match="start"):
-        CurieWeissInfARNN.from_hamiltonian(na.curie_weiss(10), 1.0, start="bogus")
+        CurieWeissInfARNN.from_hamiltonian(na.curie_weiss(10), 1.0, start="bogus", dtype=jnp.float64)
     # the non-CW couplings of from_couplings are accepted when they are of CW form
-    assert CurieWeissARNN.from_hamiltonian(na.from_couplings(J, 0.3), 1.0).J == pytest.approx(1.0)
+    assert CurieWeissARNN.from_hamiltonian(na.from_couplings(J, 0.3), 1.0, dtype=jnp.float64).J == pytest.approx(1.0)
 
 
 def test_cw_n_gradient_matches_finite_differences():
     # the gradient flows through the logit table to every kind of parameter
     H = na.curie_weiss(7, J=1.0, h=0.1)
-    model = CurieWeissARNN.from_hamiltonian(H, 1.3, trainable=True)
+    model = CurieWeissARNN.from_hamiltonian(H, 1.3, trainable=True, dtype=jnp.float64)
     x = H.hilbert.all_states()
     params = _init(model, x)["params"]
     weights = jnp.cos(jnp.arange(len(x)))
@@ -232,7 +234,7 @@ def test_cw_n_logits_match_direct_evaluation(monkeypatch, table, step_elements):
         assert len(layout) > 1 and any(steps * per_step > hi - lo for lo, hi, _, steps, per_step in layout)
     N = 50
     H = na.curie_weiss(N, J=1.0, h=0.1)
-    model = CurieWeissARNN.from_hamiltonian(H, 0.8, trainable=True)
+    model = CurieWeissARNN.from_hamiltonian(H, 0.8, trainable=True, dtype=jnp.float64)
     rng = np.random.default_rng(1)
     # magnetised and unbiased configurations: many different (i, M_i) are looked up
     x = np.where(rng.random((12, N)) < np.linspace(0.05, 0.95, 12)[:, None], 1.0, -1.0)
@@ -262,7 +264,7 @@ def test_cw_n_cached_conditional_matches_full_pass_in_both_plans(monkeypatch, ta
     N = 48
     assert len(cw_plan.layout(N)) > 1
     H = na.curie_weiss(N, J=1.0, h=0.1)
-    model = CurieWeissARNN.from_hamiltonian(H, 1.1, trainable=True)
+    model = CurieWeissARNN.from_hamiltonian(H, 1.1, trainable=True, dtype=jnp.float64)
     variables = perturb(_init(model, jnp.ones((1, N))), jax.random.key(3), 0.3)
     samples, cached = cached_sampling_pass(model, variables, n_samples=32, seed=4)
     full = evaluate(model, variables, samples)["conditionals"]
@@ -276,8 +278,8 @@ def test_exact_recursion_table_equals_the_network_formula(beta, J, h):
     # exact parameters: every entry (i, m <= i) of the table, at N = 60
     N = 60
     H = na.curie_weiss(N, J=J, h=h)
-    fixed = CurieWeissARNN.from_hamiltonian(H, beta)
-    trainable = CurieWeissARNN.from_hamiltonian(H, beta, trainable=True)
+    fixed = CurieWeissARNN.from_hamiltonian(H, beta, dtype=jnp.float64)
+    trainable = CurieWeissARNN.from_hamiltonian(H, beta, trainable=True, dtype=jnp.float64)
     x = jnp.ones((1, N))
     table = jax.jit(lambda v: fixed.apply(v, method=fixed.table))(_init(fixed, x))
     reference = jax.jit(lambda v: trainable.apply(v, method=trainable.table))(_init(trainable, x))

@@ -26,7 +26,7 @@ def _init(model, x):
 @pytest.mark.parametrize("beta", [0.3, 1.0, 2.5])
 def test_exact_against_enumeration(beta):
     H = _random_dense(10, seed=int(10 * beta))
-    model = H2ARNN.from_hamiltonian(H, beta)
+    model = H2ARNN.from_hamiltonian(H, beta, dtype=jnp.float64)
     x = H.hilbert.all_states()
     lq = log_q(model, _init(model, x), x)
     lp = np.asarray(na.exact.log_prob(H, x, beta))
@@ -36,7 +36,7 @@ def test_exact_against_enumeration(beta):
 
 def test_exact_for_sparse_couplings_with_uniform_field():
     H = na.edwards_anderson(nk.graph.Square(3, pbc=False), "pm1", seed=4, h=0.3)
-    model = H2ARNN.from_hamiltonian(H, 1.3)
+    model = H2ARNN.from_hamiltonian(H, 1.3, dtype=jnp.float64)
     x = H.hilbert.all_states()
     np.testing.assert_allclose(log_q(model, _init(model, x), x), na.exact.log_prob(H, x, 1.3), atol=1e-10)
 
@@ -44,7 +44,7 @@ def test_exact_for_sparse_couplings_with_uniform_field():
 def test_trainable_starts_exact_and_counts_parameters():
     N, beta = 6, 0.8
     H = _random_dense(N, seed=1)
-    model = H2ARNN.from_hamiltonian(H, beta, trainable=True, learn_couplings=True)
+    model = H2ARNN.from_hamiltonian(H, beta, trainable=True, learn_couplings=True, dtype=jnp.float64)
     x = H.hilbert.all_states()
     variables = _init(model, x)
     np.testing.assert_allclose(log_q(model, variables, x), na.exact.log_prob(H, x, beta), atol=1e-10)
@@ -74,7 +74,7 @@ def test_trainable_starts_exact_and_counts_parameters():
 def test_gradient_matches_finite_differences():
     N, beta = 5, 1.1
     H = _random_dense(N, seed=2)
-    model = H2ARNN.from_hamiltonian(H, beta, trainable=True, learn_couplings=True)
+    model = H2ARNN.from_hamiltonian(H, beta, trainable=True, learn_couplings=True, dtype=jnp.float64)
     x = H.hilbert.all_states()
     params = _init(model, x)["params"]
     weights = np.cos(np.arange(2**N))
@@ -98,7 +98,7 @@ def test_gradient_matches_finite_differences():
 def test_fixed_model_has_no_trainable_parameters():
     N = 7
     H = _random_dense(N, seed=3)
-    model = H2ARNN.from_hamiltonian(H, 0.5)
+    model = H2ARNN.from_hamiltonian(H, 0.5, dtype=jnp.float64)
     vstate = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=16)
     assert vstate.n_parameters == 0
     fixed = vstate.model_state[FIXED_COLLECTION]
@@ -111,7 +111,7 @@ def test_fixed_model_has_no_trainable_parameters():
 def test_trainable_couplings_from_initialiser_stay_normalised():
     N = 6
     H = _random_dense(N, seed=5)
-    model = H2ARNN.from_hamiltonian(H, 1.0, learn_couplings=True, couplings_init_scale=1e-2)
+    model = H2ARNN.from_hamiltonian(H, 1.0, learn_couplings=True, couplings_init_scale=1e-2, dtype=jnp.float64)
     x = H.hilbert.all_states()
     variables = _init(model, x)
     kernel = np.asarray(variables["params"]["first_layer"]["kernel"])
@@ -124,13 +124,13 @@ def test_trainable_couplings_from_initialiser_stay_normalised():
 def test_rejects_bad_input():
     H = _random_dense(MAX_H2ARNN_SITES + 1, seed=0)
     with pytest.raises(ValueError, match=f"N <= {MAX_H2ARNN_SITES}"):
-        H2ARNN.from_hamiltonian(H, 1.0)
+        H2ARNN.from_hamiltonian(H, 1.0, dtype=jnp.float64)
     small = _random_dense(4, seed=0)
     with pytest.raises(TypeError, match="PairwiseIsing"):
-        H2ARNN.from_hamiltonian(nk.operator.spin.sigmaz(small.hilbert, 0), 1.0)
+        H2ARNN.from_hamiltonian(nk.operator.spin.sigmaz(small.hilbert, 0), 1.0, dtype=jnp.float64)
     for beta in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="beta"):
-            H2ARNN.from_hamiltonian(small, beta)
+            H2ARNN.from_hamiltonian(small, beta, dtype=jnp.float64)
     wrong = H2ARNN(
         hilbert=small.hilbert,
         beta=1.0,
@@ -146,8 +146,8 @@ def test_batched_pass_in_batch_chunks_equals_one_block():
     N = 8
     H = _random_dense(N, seed=6)
     x = H.hilbert.all_states()
-    whole = H2ARNN.from_hamiltonian(H, 0.9)
-    chunked = H2ARNN.from_hamiltonian(H, 0.9, chunk_elements=3 * N * 2**N)  # 3 samples per chunk
+    whole = H2ARNN.from_hamiltonian(H, 0.9, dtype=jnp.float64)
+    chunked = H2ARNN.from_hamiltonian(H, 0.9, chunk_elements=3 * N * 2**N, dtype=jnp.float64)  # 3 samples per chunk
     variables = _init(whole, x)
     logits = [jax.jit(lambda v, m=m: m.apply(v, x, method=m.logits))(variables) for m in (whole, chunked)]
     np.testing.assert_allclose(logits[1], logits[0], rtol=0, atol=1e-13)

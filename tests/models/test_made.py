@@ -28,7 +28,7 @@ def _effective_count(model, variables):
 
 @pytest.mark.parametrize(("depth", "width"), [(2, 1), (2, 3), (3, 2)])
 def test_made_structure_and_counts(depth, width):
-    model = made(HI, depth, width)
+    model = made(HI, depth, width, dtype=jnp.float64)
     assert isinstance(model, nk.models.ARNNDense) and model.machine_pow == 2
     assert model.layers == depth and tuple(model.features) == (width,) * (depth - 1) + (2,)
     variables = _variables(model)

@@ -8,7 +8,7 @@ from netket.utils import HashableArray
 
 import netket_arnn as na
 from netket_arnn.models import SingleLayerARNN
-from netket_arnn.nn import fields_from_rows
+from netket_arnn.nn.first_layer import fields_from_rows
 
 from .ar_checks import evaluate
 
@@ -26,7 +26,7 @@ def _init(model, x):
 def test_couplings_start_is_the_direct_term_of_the_exact_logit():
     N, beta = 9, 0.8
     H = _random_dense(N, seed=0)
-    model = SingleLayerARNN.from_hamiltonian(H, beta)
+    model = SingleLayerARNN.from_hamiltonian(H, beta, dtype=jnp.float64)
     x = np.random.default_rng(1).choice([-1.0, 1.0], size=(32, N))
     variables = _init(model, x)
     # u_i = 2 beta (xi_ii + h_i), with xi from the shared couplings first layer
@@ -40,7 +40,7 @@ def test_couplings_start_is_the_direct_term_of_the_exact_logit():
 def test_parameter_count_and_mask():
     N = 7
     H = _random_dense(N, seed=2)
-    model = SingleLayerARNN.from_hamiltonian(H, 1.0, couplings_init_scale=0.3)
+    model = SingleLayerARNN.from_hamiltonian(H, 1.0, couplings_init_scale=0.3, dtype=jnp.float64)
     x = np.asarray(H.hilbert.all_states())
     params = _init(model, x)["params"]
     kernel = params["first_layer"]["kernel"]
@@ -85,8 +85,8 @@ def test_explicit_construction_and_bad_input():
     with pytest.raises(ValueError, match="start for its kernel"):
         SingleLayerARNN(hilbert=H.hilbert).init(jax.random.key(0), x)
     with pytest.raises(ValueError, match="couplings_init_scale"):
-        SingleLayerARNN.from_hamiltonian(H, 1.0, couplings_init_scale=-1.0)
+        SingleLayerARNN.from_hamiltonian(H, 1.0, couplings_init_scale=-1.0, dtype=jnp.float64)
     with pytest.raises(ValueError, match="beta"):
-        SingleLayerARNN.from_hamiltonian(H, -2.0)
+        SingleLayerARNN.from_hamiltonian(H, -2.0, dtype=jnp.float64)
     with pytest.raises(TypeError, match="HashableArray"):  # a raw array field cannot be hashed
         SingleLayerARNN(hilbert=H.hilbert, couplings=np.zeros((N, N)))

@@ -18,7 +18,7 @@ import scipy.stats
 import netket_arnn as na
 from netket_arnn.exact import by_enumeration
 from netket_arnn.models.spin_glass import SpinGlassARNN, spin_glass_n_params
-from netket_arnn.nn import fields_from_rows
+from netket_arnn.nn.first_layer import fields_from_rows
 from netket_arnn.nn.sparse import frontier_layout
 
 # exactness checks run in double precision (the models' default arithmetic is float32)

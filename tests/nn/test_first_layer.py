@@ -12,15 +12,9 @@ import numpy as np
 import pytest
 from netket.utils import HashableArray
 
-from netket_arnn.nn import (
-    DenseFirstLayer,
-    PackedFirstLayer,
-    SparseFirstLayer,
-    UniformFirstLayer,
-    exclusive_cumsum,
-    packed_index,
-    packed_row,
-)
+from netket_arnn.nn import DenseFirstLayer, PackedFirstLayer, SparseFirstLayer, UniformFirstLayer
+from netket_arnn.nn.dense import packed_index, packed_row
+from netket_arnn.nn.first_layer import exclusive_cumsum
 
 N = 7
 
@@ -59,6 +53,9 @@ LAYERS = {
     ),
     "uniform": (UniformFirstLayer(N), 1.0 - np.eye(N), None),
 }
+DEFAULT_PRECISION = {name: layer for name, (layer, _, _) in LAYERS.items()}
+# the checks against the definition run in float64 arithmetic (the default is float32)
+LAYERS = {name: (layer.clone(dtype=jnp.float64), J, storage) for name, (layer, J, storage) in LAYERS.items()}
 
 
 def _spins(batch, seed):
@@ -129,6 +126,28 @@ def test_storage_fixed_or_learned(name):
         random = layer.clone(couplings_init_scale=0.01)
         kernel = np.asarray(_variables(random)["params"]["kernel"])
         assert kernel.shape == shape and 0 < np.std(kernel) < 0.05
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_default_precision_float64_couplings_float32_arithmetic(name):
+    # the models' policy (netket_arnn.models.precision): couplings stored in float64, every array
+    # with a batch axis (fields, sampling state) computed in float32
+    layer, J, storage = DEFAULT_PRECISION[name], LAYERS[name][1], LAYERS[name][2]
+    variables = _variables(layer)
+    if storage is not None:
+        assert variables[storage[0]][storage[1]].dtype == jnp.float64
+    x = _spins(5, 3)
+    fields = layer.apply(variables, x, method=layer.all_fields)
+    state = layer.apply(variables, 5, method=layer.init_state)
+    for i in range(4):  # test driver: the sampling recurrence up to site 3
+        state = layer.apply(variables, state, x, i, method=layer.update)
+    assert fields.dtype == jnp.float32 and state.dtype == jnp.float32
+    if name != "uniform":
+        upper = np.triu(np.ones((N, N), bool))
+        np.testing.assert_allclose(np.asarray(fields)[:, upper], _brute_fields(x, J)[:, upper], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(state[:, 3:], fields[:, 3, 3:], rtol=1e-6, atol=1e-6)
+    with pytest.raises(TypeError, match="dtype"):
+        layer.clone(dtype=None).apply(variables, x, method=layer.all_fields)
 
 
 def test_fixed_or_learned_layers_need_a_start():

@@ -8,7 +8,9 @@ import netket as nk
 import numpy as np
 import pytest
 
-from netket_arnn.nn import fields_from_rows, frontier_fields, frontier_layout
+from netket_arnn.nn import frontier_layout
+from netket_arnn.nn.first_layer import fields_from_rows
+from netket_arnn.nn.sparse import frontier_fields
 
 
 def _random_edges(n, n_edges, seed):

@@ -16,8 +16,8 @@ is stored every ``sweeps_per_sample`` sweeps. Each proposal re-evaluates :math:`
 configuration (NetKet's samplers know nothing of single-flip energy updates): a sweep of a dense
 instance costs :math:`O(N^3)` per chain (:math:`O(N \cdot E)` sparse).
 
-The result is a :class:`~netket_arnn.data.BoltzmannDataset` holding the int8 samples in
-chain-major order, the Hamiltonian, β, the settings and the equilibration diagnostics
+The result is a :class:`~netket_arnn.data.BoltzmannDataset` (where data are kept and written)
+holding the int8 samples in chain-major order, the Hamiltonian, β, the settings and the equilibration diagnostics
 (:mod:`netket_arnn.data.diagnostics`); a dataset that fails them raises an
 :class:`~netket_arnn.data.EquilibrationWarning`.
 """
@@ -36,6 +36,7 @@ import numpy as np
 from netket.utils import HashableArray
 from netket.utils.types import DType
 
+from .._distributed import gather_to_host
 from .._validation import (
     check_beta,
     check_float_dtype,
@@ -44,8 +45,8 @@ from .._validation import (
     check_positive_int,
     check_seed,
 )
+from ..data.dataset import BoltzmannDataset, energies_per_spin
 from ..operators import PairwiseIsing
-from .dataset import BoltzmannDataset, energies_per_spin
 
 __all__ = ["BoltzmannWeight", "boltzmann_sampler", "sample_boltzmann"]
 
@@ -225,20 +226,22 @@ def sample_boltzmann(
     burn_blocks = -(-n_burn_in_sweeps // (sweeps_per_sample * block))
     for k in range(burn_blocks):
         x, state = sampler.sample(machine, variables, state=state, chain_length=block)
-        e = float(np.mean(energies_per_spin(H, np.asarray(x[:, -1]))))
-        say(f"burn-in {(k + 1) * block * sweeps_per_sample} sweeps, e = {e:.5f}, {time.perf_counter() - start:.1f} s")
+        e = float(np.mean(energies_per_spin(H, gather_to_host(x[:, -1]))))
+        # the first block's time is mostly compilation: say so, then the per-block times are real
+        what = "compiled and ran" if k == 0 else "burn-in"
+        say(f"{what} {(k + 1) * block * sweeps_per_sample} sweeps, e = {e:.5f}, {time.perf_counter() - start:.2f} s")
     burn_in_time = time.perf_counter() - start
     state = sampler.reset(machine, variables, state)  # acceptance counted over the stored part only
 
     blocks, done = [], 0
     while done < chain_length:
         x, state = sampler.sample(machine, variables, state=state, chain_length=block)
-        blocks.append(np.asarray(x, dtype=np.int8))
+        blocks.append(gather_to_host(x).astype(np.int8))  # all chains, from every process's devices
         done += block
         e = float(np.mean(energies_per_spin(H, blocks[-1].reshape(-1, H.n_sites))))
         say(
             f"sampling {min(done, chain_length)}/{chain_length} samples per chain, e = {e:.5f}, "
-            f"{time.perf_counter() - start:.1f} s"
+            f"{time.perf_counter() - start:.2f} s"
         )
     chains = np.concatenate(blocks, axis=1)[:, :chain_length]  # (n_chains, chain_length, N)
     total_time = time.perf_counter() - start

@@ -9,15 +9,16 @@ with
 .. math::  A(x \to x') = \min\Big(1, \frac{p(x')\, q(x)}{p(x)\, q(x')}\Big),
 
 the rule supplying the log-correction :math:`\log q(x) - \log q(x')` and the sampler the ratio of
-the sampled machine (here :class:`~netket_arnn.data.BoltzmannWeight`, so :math:`p \propto e^{-\beta H}`).
+the sampled machine (here :class:`~netket_arnn.sampling.BoltzmannWeight`, so :math:`p \propto e^{-\beta H}`).
 The chain's stationary distribution is :math:`p` for any :math:`q` that is positive wherever
 :math:`p` is; the closer :math:`q` is to :math:`p`, the higher the acceptance rate and the
 shorter the autocorrelation (acceptance 1 when :math:`q = p`). Both :math:`\log q` values come
 from one batched pass of the model, so proposal and correction use the same :math:`q`.
 
-:func:`sample_with_proposal` draws a :class:`~netket_arnn.data.BoltzmannDataset` this way and
-reports the acceptance rate; :func:`unbiased_observables` turns it into energy,
-:math:`\langle|m|\rangle` and :math:`P(q)` estimates that carry no bias from :math:`q`.
+:func:`draw_with_proposal` draws chains this way and reports the acceptance rate;
+:func:`sample_with_proposal` keeps them in a :class:`~netket_arnn.data.BoltzmannDataset` with their
+diagnostics; :func:`unbiased_observables` turns them into energy, :math:`\langle|m|\rangle` and
+:math:`P(q)` estimates that carry no bias from :math:`q`.
 """
 
 from __future__ import annotations
@@ -31,15 +32,20 @@ import netket as nk
 import numpy as np
 from netket.utils import struct
 
+from .._distributed import gather_to_host
 from .._validation import check_beta, check_non_negative_int, check_pairwise, check_positive_int, check_seed
-from ..observables import OverlapDistribution, model_machine_pow, overlap_distribution
+from ..data.dataset import BoltzmannDataset, energies_per_spin
+from ..data.diagnostics import Diagnostics, diagnose
+from ..models.log_prob import log_prob, machine_pow_of
+from ..observables import OverlapDistribution, overlap_distribution
 from .boltzmann import BoltzmannWeight
-from .dataset import BoltzmannDataset
 
 __all__ = [
     "ARNNProposal",
+    "ProposalChains",
     "ProposalObservables",
     "arnn_proposal_sampler",
+    "draw_with_proposal",
     "sample_with_proposal",
     "unbiased_observables",
 ]
@@ -63,7 +69,7 @@ class ARNNProposal(nk.sampler.rules.MetropolisRule):
                 f"the proposal model must be an autoregressive network (nk.models.AbstractARNN), got "
                 f"{type(model).__name__}: an independence proposal needs exact samples and log q"
             )
-        if model_machine_pow(model) != 2:
+        if machine_pow_of(model) != 2:
             raise ValueError(f"the proposal model has machine_pow = {model.machine_pow}; q = |psi|^2 needs 2")
         if not isinstance(variables, dict) or "params" not in variables:
             raise TypeError("variables must be the model's variables dict (with a 'params' collection)")
@@ -84,7 +90,7 @@ class ARNNProposal(nk.sampler.rules.MetropolisRule):
         return x.reshape(n, sampler.hilbert.size).astype(sampler.dtype)
 
     def _log_q(self, x):
-        return 2.0 * jnp.real(self.model.apply(self.variables, x))
+        return log_prob(self.model, self.variables, x)
 
     def transition(self, sampler, machine, parameters, state, key, σ):
         n = σ.shape[0]
@@ -115,7 +121,29 @@ def arnn_proposal_sampler(hilbert, model, variables, *, n_chains: int = 16, swee
     )
 
 
-def sample_with_proposal(
+@dataclass(frozen=True)
+class ProposalChains:
+    """Markov chains of :math:`e^{-\beta H}` drawn with an ARNN proposal, and what the draw measured.
+
+    Attributes:
+        chains: ``(n_chains, chain_length, N)`` int8 spins, every process holding all of them.
+        energies: ``(n_chains, chain_length)`` their total energies :math:`H(x)`.
+        acceptance: the Metropolis acceptance rate of the stored part.
+        settings: the sampler's settings as plain values (for a dataset's ``sampler`` record).
+    """
+
+    chains: np.ndarray
+    energies: np.ndarray
+    acceptance: float
+    settings: dict
+
+    @property
+    def samples(self) -> np.ndarray:
+        """``(M, N)`` chain-major view of the chains."""
+        return self.chains.reshape(-1, self.chains.shape[-1])
+
+
+def draw_with_proposal(
     H,
     beta: float,
     model,
@@ -127,14 +155,14 @@ def sample_with_proposal(
     n_burn_in: int | None = None,
     seed: int = 0,
     dtype=jnp.float64,
-) -> BoltzmannDataset:
-    r"""``n_samples`` samples of :math:`e^{-\beta H}` by Metropolis with proposals from ``model``.
+) -> ProposalChains:
+    r"""``n_samples`` samples of :math:`e^{-\beta H}` by Metropolis with proposals from ``model``, as chains.
 
-    ``n_burn_in`` proposals per chain are discarded first; the chains start from uniformly random
-    states, and an independent proposal leaves the states that ``q`` under-weights slowly, so
-    the default is generous: a quarter of the stored chain length, at least 100.
-    The returned dataset's ``sampler["acceptance"]`` is the acceptance rate of the stored part;
-    its diagnostics are computed as for any Markov-chain data.
+    ``n_burn_in`` proposals per chain are discarded first; the chains start from samples of
+    ``q``, and an independent proposal leaves the states that ``q`` under-weights slowly, so the
+    default is generous: a quarter of the stored chain length, at least 100. The energies are
+    computed once, here; nothing is checked or written (see :func:`sample_with_proposal` for a
+    dataset with its diagnostics).
     """
     check_pairwise(H)
     beta = check_beta(beta)
@@ -152,6 +180,9 @@ def sample_with_proposal(
         state = sampler.reset(machine, params, state)  # restart the acceptance counters
     length = -(-n_samples // sampler.n_chains)
     chains, state = sampler.sample(machine, params, state=state, chain_length=length)
+    # The chains are sharded over the devices (of all processes): every process gets them all.
+    chains = gather_to_host(chains).astype(np.int8)
+    energies = H.n_sites * energies_per_spin(H, chains.reshape(-1, H.n_sites)).reshape(chains.shape[:2])
     settings = {
         "method": "arnn_proposal",
         "proposal_model": type(model).__name__,
@@ -162,7 +193,18 @@ def sample_with_proposal(
         "seed": int(seed),
         "acceptance": float(state.acceptance),
     }
-    return BoltzmannDataset.from_chains(np.asarray(chains, dtype=np.int8), beta, hamiltonian=H, sampler=settings)
+    return ProposalChains(chains=chains, energies=energies, acceptance=settings["acceptance"], settings=settings)
+
+
+def sample_with_proposal(H, beta: float, model, variables, n_samples: int, **options) -> BoltzmannDataset:
+    r"""A :class:`~netket_arnn.data.BoltzmannDataset` of :func:`draw_with_proposal`'s chains, with its diagnostics.
+
+    ``options`` are those of :func:`draw_with_proposal`. The dataset's ``sampler["acceptance"]`` is
+    the acceptance rate of the stored part; its diagnostics are computed as for any Markov-chain
+    data (and an :class:`~netket_arnn.data.EquilibrationWarning` is issued if they fail).
+    """
+    drawn = draw_with_proposal(H, beta, model, variables, n_samples, **options)
+    return BoltzmannDataset.from_chains(drawn.chains, beta, hamiltonian=H, sampler=drawn.settings)
 
 
 @dataclass(frozen=True)
@@ -172,7 +214,8 @@ class ProposalObservables:
     ``energy`` and ``abs_magnetization`` are per-spin :class:`netket.stats.Stats` over the chains
     (error bars from NetKet's autocorrelation analysis), ``overlaps`` is :math:`P(q)` over pairs of
     samples (pairs from the same chain are correlated, a bias of order :math:`\tau/M`),
-    ``acceptance`` the Metropolis acceptance rate.
+    ``acceptance`` the Metropolis acceptance rate, ``diagnostics`` the equilibration diagnostics
+    of the chains' energies (:func:`netket_arnn.data.diagnose`; reported, not warned about).
     """
 
     energy: nk.stats.Stats
@@ -180,7 +223,7 @@ class ProposalObservables:
     overlaps: OverlapDistribution | None
     acceptance: float
     n_samples: int
-    dataset: BoltzmannDataset
+    diagnostics: Diagnostics
 
     def as_dict(self) -> dict:
         out = {"acceptance": self.acceptance, "n_samples": self.n_samples}
@@ -190,7 +233,7 @@ class ProposalObservables:
             out[f"{name}_error"] = float(stats.error_of_mean)
         if self.overlaps is not None:
             out["overlaps"] = self.overlaps.as_dict()
-        out["diagnostics"] = None if self.dataset.diagnostics is None else self.dataset.diagnostics.as_dict()
+        out["diagnostics"] = self.diagnostics.as_dict()
         return out
 
 
@@ -210,23 +253,23 @@ def unbiased_observables(
     r"""Energy, :math:`\langle|m|\rangle` and :math:`P(q)` of :math:`e^{-\beta H}`, unbiased by ``model``.
 
     ``model`` (e.g. the network trained by an annealing run) is only the proposal of an exact
-    Metropolis chain (:func:`sample_with_proposal`), so its errors cost acceptance, never bias in
+    Metropolis chain (:func:`draw_with_proposal`), so its errors cost acceptance, never bias in
     the limit of long chains. For finite chains, mind the one weakness of an independent
     proposal: a chain enters the states that ``q`` under-weights rarely and then stays there long,
     so short chains under-represent them, and the autocorrelation time NetKet reports does not
     see it. Use chains much longer than the inverse acceptance rate (a few thousand samples per
     chain for a poorly trained ``q``), or train ``q`` further.
     """
-    data = sample_with_proposal(H, beta, model, variables, n_samples, n_chains=n_chains, n_burn_in=n_burn_in, seed=seed)
-    chains = data.chains.astype(np.float64)
-    energy = nk.stats.statistics(data.energies().reshape(data.n_chains, data.chain_length))
-    abs_m = nk.stats.statistics(np.abs(chains.mean(axis=-1)))
-    pq = overlap_distribution(data.samples, max_samples=overlap_max_samples) if overlaps else None
+    drawn = draw_with_proposal(H, beta, model, variables, n_samples, n_chains=n_chains, n_burn_in=n_burn_in, seed=seed)
+    n = drawn.chains.shape[-1]
+    energy_per_spin = drawn.energies / n
+    abs_m = np.abs(drawn.chains.astype(np.float64).mean(axis=-1))
+    pq = overlap_distribution(drawn.samples, max_samples=overlap_max_samples) if overlaps else None
     return ProposalObservables(
-        energy=energy,
-        abs_magnetization=abs_m,
+        energy=nk.stats.statistics(energy_per_spin),
+        abs_magnetization=nk.stats.statistics(abs_m),
         overlaps=pq,
-        acceptance=float(data.sampler["acceptance"]),
-        n_samples=data.n_samples,
-        dataset=data,
+        acceptance=drawn.acceptance,
+        n_samples=int(drawn.samples.shape[0]),
+        diagnostics=diagnose(energy_per_spin),
     )

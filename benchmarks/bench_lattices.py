@@ -13,9 +13,9 @@ Cases (``--only`` picks them; each net of a case gets the same annealing, batch 
 
 Training: :func:`netket_arnn.driver.anneal` over a β grid from ``--beta-start`` to the target,
 Adam with a learning rate held at ``--lr`` and decayed by cosine to ``lr/20`` over the
-last ``--decay-fraction`` of the steps, batch ``--batch``, ``--final`` fresh samples per β for
-the estimates. Wall times include compilation; the machine's load average is recorded beside
-them (the CPUs may be shared).
+last ``--decay-fraction`` of the steps at each β, batch ``--batch``, ``--final`` fresh samples
+per β for the estimates. Wall times include compilation; the machine's load average is
+recorded beside them (the CPUs may be shared).
 
     python benchmarks/bench_lattices.py --only ferro
     python benchmarks/bench_lattices.py --only ea --seeds 1 2 3
@@ -58,14 +58,16 @@ def build(net: str, H, beta: float, features):
     raise ValueError(f"unknown net {net!r}")
 
 
-def optimizer(lr: float, total_steps: int, decay_fraction: float):
-    """Adam: ``lr`` held, then a cosine decay to ``lr / 20`` over the last ``decay_fraction`` of the steps."""
-    decay = max(1, int(decay_fraction * total_steps))
-    schedule = optax.join_schedules(
-        [optax.constant_schedule(lr), optax.cosine_decay_schedule(lr, decay, alpha=0.05)],
-        [total_steps - decay],
-    )
-    return optax.adam(schedule)
+def optimizer(lr: float, segments, decay_fraction: float):
+    """Adam: at each β (``segments``: its number of steps) ``lr`` held, then a cosine decay to ``lr / 20``
+    over the last ``decay_fraction`` of its steps (each β's estimate follows a decayed stretch)."""
+    schedules, boundaries, done = [], [], 0
+    for steps in segments:
+        decay = max(1, int(decay_fraction * steps))
+        schedules += [optax.constant_schedule(lr), optax.cosine_decay_schedule(lr, decay, alpha=0.05)]
+        boundaries += [done + steps - decay, done + steps]
+        done += steps
+    return optax.adam(optax.join_schedules(schedules, boundaries[:-1]))
 
 
 def train(H, net, betas, args, *, seed=0, label=""):
@@ -93,7 +95,7 @@ def train(H, net, betas, args, *, seed=0, label=""):
         H,
         vstate,
         betas,
-        optimizer=optimizer(args.lr, total, args.decay_fraction),
+        optimizer=optimizer(args.lr, [args.warmup + args.steps] + [args.steps] * (len(betas) - 1), args.decay_fraction),
         steps_per_beta=args.steps,
         warmup_steps=args.warmup,
         estimates=na.driver.FinalEstimates(n_samples=args.final),
@@ -199,8 +201,12 @@ def main():
     parser.add_argument("--beta-start", type=float, default=0.1)
     parser.add_argument("--n-betas", type=int, default=5)
     parser.add_argument("--n-betas-2", type=int, default=1, help="ea: β values after 1 up to 2")
-    parser.add_argument("--rescale", action=argparse.BooleanOptionalAction, default=True,
-                        help="between two β, scale skip, bias and linear weights by the β ratio")
+    parser.add_argument(
+        "--rescale",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="between two β, scale skip, bias and linear weights by the β ratio",
+    )
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])

@@ -27,9 +27,13 @@ With one process every function here is the identity (or does nothing), at no co
 from __future__ import annotations
 
 import os
+import sys
+from typing import TYPE_CHECKING
 
-import jax
 import numpy as np
+
+if TYPE_CHECKING:
+    import jax
 
 __all__ = [
     "ENVIRONMENT_VARIABLE",
@@ -48,12 +52,18 @@ ENVIRONMENT_VARIABLE = "NETKET_ARNN_DISTRIBUTED"
 
 def is_multiprocess() -> bool:
     """True when this program is one of several JAX processes."""
-    return jax.process_count() > 1
+    # Before jax is imported no distributed runtime can exist: the command line writes its first
+    # files then, without paying for importing jax.
+    if "jax" not in sys.modules:
+        return False
+    return sys.modules["jax"].process_count() > 1
 
 
 def is_main_process() -> bool:
     """True on process 0, the one that prints and writes files."""
-    return jax.process_index() == 0
+    if "jax" not in sys.modules:
+        return True
+    return sys.modules["jax"].process_index() == 0
 
 
 def barrier(name: str) -> None:
@@ -75,6 +85,8 @@ def gather_to_host(x) -> np.ndarray:
     every process must call, in the same order. A fully replicated or process-local array, or a
     NumPy array, is copied to the host as it is.
     """
+    import jax
+
     if isinstance(x, jax.Array) and not x.is_fully_addressable:
         if x.is_fully_replicated:
             return np.asarray(x.addressable_data(0))
@@ -91,6 +103,8 @@ def replicate(x) -> jax.Array:
     result lives on NetKet's whole device mesh, like the parameters of a variational state, so
     jitted code may combine the two; each process places its own copy, nothing is sent.
     """
+    import jax
+
     if jax.device_count() == 1:
         return jax.numpy.asarray(x)
     if isinstance(x, jax.Array) and not x.is_fully_addressable:
@@ -119,6 +133,8 @@ def initialize_from_environment() -> bool:
         return False
     if value != "1":
         raise ValueError(f"{ENVIRONMENT_VARIABLE} must be 0 or 1, got {value!r}")
+    import jax
+
     if jax.distributed.is_initialized():
         return False
     jax.distributed.initialize()

@@ -132,19 +132,6 @@ def check_spin_configurations(x, n_sites: int, name: str = "x"):
     return x
 
 
-def check_pairwise(H, name: str = "H"):
-    """Return ``H`` after checking it is a :class:`~netket_arnn.PairwiseIsing`."""
-    from .operators.pairwise import PairwiseIsing  # the operators depend on this module
-
-    if not isinstance(H, PairwiseIsing):
-        raise TypeError(
-            f"{name} must be a netket_arnn.PairwiseIsing Hamiltonian, got {type(H).__name__}; build one with "
-            "netket_arnn.from_couplings, from_graph, from_ising, curie_weiss, sherrington_kirkpatrick "
-            "or edwards_anderson"
-        )
-    return H
-
-
 def check_spin_hilbert(hilbert, n_sites: int | None = None) -> None:
     """Raise unless ``hilbert`` is an unconstrained ``Spin(0.5, N)`` of the right size."""
     if not isinstance(hilbert, nk.hilbert.Spin):
@@ -166,30 +153,6 @@ def check_finite(array: np.ndarray, name: str) -> None:
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
         raise ValueError(f"{name} must be finite; found {array[tuple(bad)]} at index {tuple(bad)}")
-
-
-# -- models ---------------------------------------------------------------------------------------
-
-
-def check_model_hamiltonian(H, model: str):
-    """Return ``H`` after checking it is a :class:`~netket_arnn.PairwiseIsing` on ``Spin(0.5, N)``."""
-    check_pairwise(H)
-    check_spin_hilbert(H.hilbert, H.n_sites)
-    return H
-
-
-def check_curie_weiss(H, model: str) -> tuple[float, float]:
-    """``(J, h)`` of a Curie–Weiss ``H``; raise a ValueError naming ``model`` otherwise."""
-    from .operators import curie_weiss_parameters
-
-    check_model_hamiltonian(H, model)
-    params = curie_weiss_parameters(H)
-    if params is None:
-        raise ValueError(
-            f"{model} needs a Curie–Weiss Hamiltonian (all couplings J_ij = J/N equal, all fields h_i = h "
-            f"equal), but {H!r} is not of that form; use H2ARNN (N <= 20), SingleLayerARNN or SpinGlassARNN"
-        )
-    return params
 
 
 def check_choice(value, name: str, allowed) -> str:

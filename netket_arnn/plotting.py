@@ -52,6 +52,9 @@ def plot_anneal(
             :math:`\ln(1+\sqrt 2)/2`).
         metadata: plain values (e.g. the provenance) written into the PNG's text chunks, as
             JSON under ``"Description"``.
+
+    The file is written atomically by :func:`netket_arnn._io.atomic_write`: in a run over several
+    JAX processes every process calls this function and process 0 writes the file.
     """
     import matplotlib.pyplot as plt
 

@@ -39,6 +39,9 @@ name                    net (the paper's label)
 ``sk_*_learned``        the same with a trainable first layer (the couplings), for learning
                         from data: built on a blank Hamiltonian it starts from small random
                         couplings
+``frontier``            the exact conditional of a sparse graph with a learned free energy
+                        :math:`\Phi_i` of the frontier fields (the recommended net for lattices)
+``frontier_learned``    the same with a trainable first layer
 ``made_dw``             MADE of depth d and width w (21, 22, 23, 32), the paper's activation
 ======================= ==============================================================
 """
@@ -232,6 +235,12 @@ def _made(depth: int, width: int):
     return build
 
 
+def _frontier(H, beta, *, param_dtype, dtype, features=(16,), **options):
+    from .models.frontier import FrontierARNN
+
+    return FrontierARNN.from_hamiltonian(H, beta, features, param_dtype=param_dtype, dtype=dtype, **options)
+
+
 def _h2_memory(n: int) -> int:
     # The batched pass holds the first-layer fields of every hidden unit: (2^N - 1) x N numbers.
     return 8 * n * 2**n
@@ -271,6 +280,20 @@ for _net in (
             learned_couplings=True,
         )
         for k, (name, label) in _KRSB.items()
+    ),
+    Net(
+        "frontier",
+        "Frontier",
+        "exact sparse conditional with a learned free energy of the frontier fields (lattices, sparse graphs)",
+        _frontier,
+    ),
+    Net(
+        "frontier_learned",
+        "Frontier learned J",
+        "the frontier net with a trainable first layer (couplings learned)",
+        _frontier,
+        learned_couplings=True,
+        defaults={"learn_couplings": True},
     ),
     *(
         Net(f"made_{d}{w}", f"MADE_{d}{w}", f"MADE_{d}{w}: depth {d}, width {w}N", _made(d, w), reads_couplings=False)

@@ -39,3 +39,24 @@ def test_dependencies_are_exactly_the_imported_libraries_with_lower_bounds():
     assert set(declared) == third_party_imports()
     for requirement in declared.values():
         assert ">=" in requirement, f"{requirement} has no lower bound"
+
+
+def test_the_shared_checks_are_a_leaf_and_every_module_imports_on_its_own():
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import netket_arnn
+
+    source = Path(netket_arnn.__file__).with_name("_validation.py").read_text()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            assert node.level == 0 and not (node.module or "").startswith("netket_arnn"), ast.dump(node)
+        if isinstance(node, ast.Import):
+            assert not any(a.name.startswith("netket_arnn") for a in node.names)
+    # no import cycle that only an import order hides: the two packages that refer to each other
+    # (sampling keeps its samples in data's datasets, data re-exports the samplers), each first
+    for module in ("sampling", "data"):
+        code = f"import netket_arnn.{module}; import netket_arnn; netket_arnn.data.sample_boltzmann"
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

@@ -64,23 +64,23 @@ def test_user_registers_a_net_and_builds_it_by_name():
         calls.append((beta, param_dtype, dtype, scale))
         return na.models.SingleLayerARNN.from_hamiltonian(H, beta * scale, param_dtype=param_dtype, dtype=dtype)
 
-    net = na.Net("my_1l", "My 1L", "1L at a scaled β", build, defaults={"scale": 2.0})
+    net = na.Net("scaled_1l", "My 1L", "1L at a scaled β", build, defaults={"scale": 2.0})
     try:
         na.register_net(net)
-        assert "my_1l" in na.net_names()
+        assert "scaled_1l" in na.net_names()
         H = na.sherrington_kirkpatrick(5, seed=2)
-        module = na.build_net("my_1l", H, 0.25, dtype=jnp.float64)
+        module = na.build_net("scaled_1l", H, 0.25, dtype=jnp.float64)
         assert calls[-1] == (0.25, np.dtype(np.float64), jnp.float64, 2.0)
         assert isinstance(module, na.models.SingleLayerARNN)
-        na.build_net("my_1l", H, 0.25, scale=3.0)
+        na.build_net("scaled_1l", H, 0.25, scale=3.0)
         assert calls[-1][-1] == 3.0
         with pytest.raises(ValueError, match="already registered"):
             na.register_net(net)
         na.register_net(net, overwrite=True)
     finally:
-        registry._NETS.pop("my_1l", None)
-    with pytest.raises(KeyError, match="unknown net 'my_1l'.*sk_1rsb"):
-        na.get_net("my_1l")
+        registry._NETS.pop("scaled_1l", None)
+    with pytest.raises(KeyError, match="unknown net 'scaled_1l'.*sk_1rsb"):
+        na.get_net("scaled_1l")
 
 
 def test_bad_nets_are_refused():

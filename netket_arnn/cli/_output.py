@@ -7,7 +7,9 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
+
+from .._distributed import barrier, is_main_process
+from .._io import atomic_write
 
 __all__ = ["claim_file", "claim_folder", "exit_now_on_second_interrupt", "holds_run", "write_json"]
 
@@ -25,25 +27,30 @@ def claim_folder(out: str | None, default: str, owned: tuple[str, ...], *, overw
     holds a run is refused (``FileExistsError``) unless ``overwrite``, which removes the entries
     of ``owned`` (and nothing else).
     """
-    if out is None:
-        candidate, k = default, 1
-        while holds_run(candidate, owned):
-            k += 1
-            candidate = f"{default}-{k}"
-        return candidate
-    found = holds_run(out, owned)
-    if found and not overwrite:
-        raise FileExistsError(
-            f"{out} holds an earlier run ({', '.join(found)}): pass --overwrite to replace it, "
-            f"or choose another --out{_resume_hint(command, out)}"
-        )
-    for name in found:
-        path = os.path.join(out, name)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        else:
-            os.remove(path)
-    return out
+    try:
+        if out is None:
+            candidate, k = default, 1
+            while holds_run(candidate, owned):
+                k += 1
+                candidate = f"{default}-{k}"
+            return candidate
+        found = holds_run(out, owned)
+        if found and not overwrite:
+            raise FileExistsError(
+                f"{out} holds an earlier run ({', '.join(found)}): pass --overwrite to replace it, "
+                f"or choose another --out{_resume_hint(command, out)}"
+            )
+        if is_main_process():  # one process removes; the others see the result after the barrier
+            for name in found:
+                path = os.path.join(out, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
+        return out
+    finally:
+        # Every process decides from the folder as it was, before process 0 writes into it.
+        barrier(f"netket_arnn.claim_folder:{command}")
 
 
 def _resume_hint(command: str, out: str) -> str:
@@ -57,18 +64,14 @@ def claim_file(path: str, *, overwrite: bool) -> None:
 
 
 def write_json(path: str, payload: dict) -> None:
-    """Write ``payload`` as strict JSON, atomically (a reader never sees half a file)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2, allow_nan=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):  # a Ctrl-C may come after the file was already in place
-            os.unlink(tmp)
-        raise
+    """Write ``payload`` as strict JSON with the package's one atomic writer (:func:`netket_arnn._io.atomic_write`).
+
+    A reader never sees half a file; the file gets the usual mode (not a temporary file's 0600);
+    in a multi-process run process 0 writes it and the others wait until it is there.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def exit_now_on_second_interrupt() -> None:
@@ -91,14 +94,6 @@ def exit_now_on_second_interrupt() -> None:
 def speaker(quiet: bool):
     """``print`` for the command's progress lines, or nothing: with ``--quiet``, and on every process
     but process 0 of a multi-process run (each would print the same lines)."""
-    if quiet or not _is_main_process():
+    if quiet or not is_main_process():
         return lambda *args: None
     return lambda *args: print(*args, flush=True)
-
-
-def _is_main_process() -> bool:
-    if not os.environ.get("NETKET_ARNN_DISTRIBUTED"):  # a single process: no need to import jax
-        return True
-    import jax
-
-    return jax.process_index() == 0

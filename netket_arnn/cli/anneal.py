@@ -60,7 +60,14 @@ DEFAULT_MODELS = {
     "cw": ["cw_n", "cw_inf", "1p"],
     # The networks of the paper's SK figure (SK_2RSB is its reference), for any pairwise system.
     "sk": ["sk_rs", "sk_1rsb", "sk_2rsb", "1l", "made_23"],
+    # 2D lattices (the ferromagnet, Edwards–Anderson): the net for sparse graphs, and the sparse SK_1RSB
+    "lattice": ["frontier", "sk_1rsb_sparse"],
 }
+
+
+def default_models(system: str) -> list[str]:
+    """The nets run when --models is not given, by system."""
+    return DEFAULT_MODELS["cw" if system == "cw" else "lattice" if system in ("ferro2d", "ea") else "sk"]
 RESULTS = "anneal.json"
 #: What a run owns in its folder (``--overwrite`` removes these and nothing else).
 OWNED = (RESULTS, "anneal.png", "runs", "checkpoints")
@@ -87,7 +94,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="NAME",
         help="models to run, by their name in the registry of nets: "
         + net_help(names)
-        + f". None: {' '.join(DEFAULT_MODELS['cw'])} on cw, {' '.join(DEFAULT_MODELS['sk'])} otherwise",
+        + f". None: {' '.join(DEFAULT_MODELS['cw'])} on cw, {' '.join(DEFAULT_MODELS['lattice'])} on ferro2d "
+        f"and ea, {' '.join(DEFAULT_MODELS['sk'])} otherwise",
     )
     add_precision_arguments(g)
     add_plugin_argument(g)
@@ -217,7 +225,7 @@ def _run(args) -> int:
     fresh = args.resume is None
     if fresh:
         args.out = claim_folder(args.out, DEFAULT_OUT, OWNED, overwrite=args.overwrite, command=NAME)
-        args.models = list(args.models or DEFAULT_MODELS["cw" if args.system == "cw" else "sk"])
+        args.models = list(args.models or default_models(args.system))
         args.plugin = [os.path.abspath(p) if p.endswith(".py") else p for p in args.plugin]
     else:
         args = _resumed_args(args)

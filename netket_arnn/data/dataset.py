@@ -28,8 +28,9 @@ import netket as nk
 import numpy as np
 
 from .._io import atomic_write
-from .._validation import check_beta, check_pairwise
+from .._validation import check_beta
 from ..operators import PairwiseIsing
+from ..operators._checks import check_pairwise
 from .diagnostics import Diagnostics, diagnose
 
 __all__ = ["BoltzmannDataset", "EquilibrationWarning", "instance_sha256"]

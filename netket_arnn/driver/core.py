@@ -1,7 +1,7 @@
 r"""What every training driver of the package shares.
 
-- :func:`log_prob`: the normalised :math:`\log q(x) = \text{machine\_pow}\cdot\mathrm{Re}\log\psi(x)`
-  of an autoregressive model, the one definition used by the drivers, the observables and the
+- :func:`log_prob`: the normalised :math:`\log q(x) = p\,\mathrm{Re}\log\psi(x)` (:math:`p` =
+  ``machine_pow``) of an autoregressive model, the one definition used by the drivers, the observables and the
   samplers;
 - :func:`log_prob_and_vjp`: :math:`\log q` of a batch and the vector-Jacobian product
   :math:`g \mapsto \sum_b g_b \nabla_\theta \log q(x_b)`, through the model's fused backward

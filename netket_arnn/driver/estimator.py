@@ -9,7 +9,7 @@ With :math:`f_\text{loc}(x) = (H(x) + \beta^{-1}\log q(x))/N`,
 
 estimated on :math:`M` independent samples by the unbiased sample covariance
 :math:`\frac{1}{M-1}\sum_k (f_k - \bar f)\nabla\log q(x_k)`: one vector-Jacobian product of
-:math:`\log q = \text{machine\_pow}\cdot\mathrm{Re}\log\psi` with cotangents
+:math:`\log q = 2\,\mathrm{Re}\log\psi` with cotangents
 :math:`(f_k - \bar f)/(M-1)`. A model with a fused gradient (a ``log_prob_vjp`` method, e.g.
 :class:`netket_arnn.models.SpinGlassARNN`) computes that product itself in one pass; any other
 ARNN goes through :func:`netket.jax.vjp` (chunked with the state's ``chunk_size``).

@@ -17,7 +17,7 @@ with the score-function gradient and baseline of THEORY §1. Writing
 
 since :math:`E_q[\nabla\log q] = 0`. It is estimated on :math:`M` independent samples by the
 unbiased sample covariance :math:`\frac{1}{M-1}\sum_k (f_k - \bar f)\nabla\log q(x_k)`, computed as
-one vector-Jacobian product of :math:`\log q = \text{machine\_pow}\cdot\mathrm{Re}\log\psi`
+one vector-Jacobian product of :math:`\log q = 2\,\mathrm{Re}\log\psi`
 (so it runs sharded over devices and in chunks like NetKet's own estimators).
 
 Each step samples with ``ARDirectSampler(return_log_probabilities=True)``, so :math:`\log q` of the

@@ -1,7 +1,7 @@
 r"""Maximum-likelihood training of any autoregressive network on a dataset of spin configurations.
 
 For a normalised model :math:`q_\theta` (an :class:`netket.models.AbstractARNN`, so
-:math:`\log q_\theta(x) = \text{machine\_pow}\cdot\mathrm{Re}\log\psi_\theta(x)` exactly) and data
+:math:`\log q_\theta(x) = 2\,\mathrm{Re}\log\psi_\theta(x)` exactly) and data
 :math:`x^{(1)}, \dots, x^{(M)}` the driver minimises the mean negative log-likelihood per spin
 
 .. math::  \mathcal L(\theta) = -\frac{1}{M N}\sum_{m=1}^{M} \log q_\theta(x^{(m)}),
@@ -39,7 +39,7 @@ from netket.utils.types import PyTree
 
 from .._distributed import replicate
 from .._validation import check_positive_int, check_real, check_seed
-from ..models.log_prob import chunked_log_prob, machine_pow_of
+from ..models.log_prob import log_prob, machine_pow_of
 from ..observables import iid_statistics
 from .core import SerializableDriver, log_prob_and_vjp, non_finite
 
@@ -316,15 +316,26 @@ class MaximumLikelihood(SerializableDriver, AbstractOptimizationDriver):
 def negative_log_likelihood(model, variables, samples, *, batch_size: int = 1000) -> nk.stats.Stats:
     r"""``Stats`` of :math:`-\log q(x)/N` over ``samples`` ``(M, N)`` for an ARNN ``model``.
 
-    Evaluated ``batch_size`` samples at a time, so memory stays bounded.
+    Evaluated in jitted chunks of ``batch_size`` (the last one padded), so memory stays bounded.
+    The samples may be replicated over the devices (a dataset): the chunks are not split over
+    devices, so any number of samples works.
     """
     x = jnp.asarray(samples)
     if x.ndim != 2 or x.shape[0] < 1:
         raise ValueError(f"samples must be a non-empty (M, N) array, got shape {x.shape}")
     batch_size = min(check_positive_int(batch_size, "batch_size"), x.shape[0])
     params = {k: v for k, v in variables.items() if k != "cache"}
-    log_q = chunked_log_prob(model, batch_size, params, x)
+    n_chunks = -(-x.shape[0] // batch_size)
+    pad = n_chunks * batch_size - x.shape[0]
+    padded = jnp.concatenate([x, jnp.repeat(x[:1], pad, axis=0)]) if pad else x
+    values = [_log_prob(model, params, padded[k * batch_size : (k + 1) * batch_size]) for k in range(n_chunks)]
+    log_q = jnp.concatenate(values)[: x.shape[0]]
     return iid_statistics(-log_q / x.shape[1])
+
+
+@partial(jax.jit, static_argnums=0)
+def _log_prob(model, variables, x):
+    return log_prob(model, variables, x)
 
 
 @partial(jax.jit, static_argnums=0)

@@ -17,7 +17,7 @@ from typing import ClassVar
 import jax
 
 from .._validation import check_non_negative_int, check_positive_int
-from ..observables.specific_heat import specific_heat
+from ..observables.fluctuations import specific_heat
 
 __all__ = ["Checkpointing", "FinalEstimates", "PerBetaObservable", "SampleBatch", "SpecificHeat"]
 

@@ -20,8 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_beta, check_pairwise, check_positive_int
+from .._validation import check_beta, check_positive_int
 from ..operators import PairwiseIsing
+from ..operators._checks import check_pairwise
 from .thermo import Thermodynamics
 
 MAX_ENUMERATION_SITES = 30

@@ -26,8 +26,9 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from .._validation import check_beta, check_pairwise, check_positive_int, check_spin_configurations
+from .._validation import check_beta, check_positive_int, check_spin_configurations
 from ..operators import PairwiseIsing, curie_weiss_parameters
+from ..operators._checks import check_pairwise
 from .curie_weiss import curie_weiss_closed_form, curie_weiss_log_z
 from .enumeration import MAX_ENUMERATION_SITES, by_enumeration
 from .kaufman import kaufman_closed_form, kaufman_log_z, kaufman_parameters

@@ -33,8 +33,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from .._validation import check_beta, check_pairwise
+from .._validation import check_beta
 from ..operators import PairwiseIsing
+from ..operators._checks import check_pairwise
 from .lattice import SquareLattice, find_square_lattice, lattice_couplings, transfer_cost, transpose
 from .thermo import Thermodynamics
 

@@ -20,6 +20,7 @@ from .curie_weiss import (
     curie_weiss_exact_parameters,
     saddle_point_magnetisation,
 )
+from .frontier import FrontierARNN, frontier_n_params
 from .h2arnn import H2ARNN, MAX_H2ARNN_SITES
 from .hooks import (
     DirectSampling,
@@ -29,12 +30,18 @@ from .hooks import (
     exact_variables_at,
     fused_log_prob_vjp_of,
 )
+from .log_prob import chunked_log_prob, log_prob, machine_pow_of
 from .made_baseline import MADE, made, made_n_params, made_width_for, paper_activation
 from .precision import DEFAULT_DTYPE, DEFAULT_PARAM_DTYPE, check_precision
 from .single_layer import SingleLayerARNN
 from .spin_glass import SpinGlassARNN, spin_glass_n_params
 
 __all__ = [
+    "FrontierARNN",
+    "frontier_n_params",
+    "chunked_log_prob",
+    "log_prob",
+    "machine_pow_of",
     "DEFAULT_DTYPE",
     "DEFAULT_PARAM_DTYPE",
     "FIXED_COLLECTION",

@@ -32,16 +32,10 @@ from jax.scipy.special import gammaln as jax_gammaln
 from netket.utils.types import DType
 from scipy.special import gammaln
 
-from .._validation import (
-    check_beta,
-    check_choice,
-    check_curie_weiss,
-    check_positive_int,
-    check_real,
-    check_scale,
-)
+from .._validation import check_beta, check_choice, check_positive_int, check_real, check_scale
 from ..exact.curie_weiss import curie_weiss_thermo_limit
 from ..nn.first_layer import UniformFirstLayer, exclusive_cumsum
+from ..operators._checks import check_curie_weiss
 from . import _curie_weiss_table as plan
 from ._layout import masked_logsumexp, site_window
 from .base import FIXED_COLLECTION, PhysicsARNN
@@ -315,7 +309,7 @@ class CurieWeissInfARNN(PhysicsARNN):
     :math:`w_0 = 2\beta J/N`, :math:`w^1_i = 2\beta J (n_i/N) m_\beta` with :math:`m_\beta` the
     root of :math:`m = \tanh(\beta J m)` (the :math:`h = 0` saddle point of THEORY §3;
     :math:`m_\beta = 0` for :math:`\beta J \le 1`); ``start="random"`` draws all of them from
-    :math:`\mathcal N(0, \text{init\_scale}^2)`. Always trainable. :math:`O(1)` per site.
+    :math:`\mathcal N(0, \sigma^2)` with :math:`\sigma` = ``init_scale``. Always trainable. :math:`O(1)` per site.
     """
 
     beta: float
@@ -391,7 +385,7 @@ class OneParameterARNN(PhysicsARNN):
 
     No bias, so a field :math:`h` cannot be represented (it is a baseline). Starts:
     ``"mean_field"`` :math:`w_i = 2\beta J/N` (the direct-coupling term of CW_N),
-    ``"zeros"`` (uniform q) or ``"random"`` (:math:`\mathcal N(0, \text{init\_scale}^2)`).
+    ``"zeros"`` (uniform q) or ``"random"`` (:math:`\mathcal N(0, \sigma^2)`, :math:`\sigma` = ``init_scale``).
     Always trainable. :math:`O(1)` per site.
     """
 

@@ -95,8 +95,9 @@ import numpy as np
 from netket.utils import HashableArray
 from netket.utils.types import DType
 
-from .._validation import check_beta, check_model_hamiltonian, check_positive_int, check_scale
+from .._validation import check_beta, check_positive_int, check_scale
 from ..nn.sparse import FrontierLayout, SparseFirstLayer, frontier_layout
+from ..operators._checks import check_model_hamiltonian
 from .base import PhysicsARNN, hashable
 from .precision import DEFAULT_DTYPE, DEFAULT_PARAM_DTYPE, check_precision
 
@@ -324,7 +325,11 @@ class FrontierARNN(PhysicsARNN):
         return [p.astype(self.compute_dtype) for p in params]
 
     def site_logits(self, xi: jax.Array, index) -> jax.Array:
-        r""":math:`u_i = a_i \xi_{ii} + c_i + \Phi_i(\xi_{iC} + J_{iC}) - \Phi_i(\xi_{iC} - J_{iC})` from ``(B, N)`` :math:`\xi_{i\cdot}`."""
+        r""":math:`u_i` of one site from ``(B, N)`` :math:`\xi_{i\cdot}` (see the module doc).
+
+        .. math:: u_i = a_i \xi_{ii} + c_i + \Phi_i(\xi_{iC} + J_{iC}) - \Phi_i(\xi_{iC} - J_{iC})
+                  + \lambda_i \cdot \xi_{iC}
+        """
         batch = xi.shape[0]
         cols = jnp.asarray(self.inputs.cols)[index]  # (Wc,), padding = N reads a zero
         y = jnp.concatenate([xi, jnp.zeros((batch, 1), xi.dtype)], axis=1)[:, cols]

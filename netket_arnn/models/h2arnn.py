@@ -43,8 +43,9 @@ import numpy as np
 from netket.utils import HashableArray
 from netket.utils.types import DType
 
-from .._validation import check_beta, check_model_hamiltonian, check_positive_int, check_scale
+from .._validation import check_beta, check_positive_int, check_scale
 from ..nn.dense import PackedFirstLayer
+from ..operators._checks import check_model_hamiltonian
 from ._layout import masked_logsumexp, site_window
 from .base import FIXED_COLLECTION, PhysicsARNN, hashable
 from .precision import DEFAULT_DTYPE, DEFAULT_PARAM_DTYPE, check_precision
@@ -105,7 +106,7 @@ class H2ARNN(PhysicsARNN):
     - first layer: the couplings (:class:`netket_arnn.nn.PackedFirstLayer`; fixed in the
       ``"couplings"`` collection, or :math:`N(N-1)/2` trainable parameters
       ``params["first_layer"]["kernel"]`` with ``learn_couplings=True``, started from
-      ``couplings`` or from :math:`\mathcal N(0, \text{couplings\_init\_scale}^2)`);
+      ``couplings`` or from :math:`\mathcal N(0, \sigma^2)` with :math:`\sigma` = ``couplings_init_scale``);
     - ``skip`` :math:`a` ``(N,)``, ``bias`` :math:`c` ``(N,)``, ``b_plus`` and ``b_minus``
       ``(U,)``: fixed (``"fixed"`` collection) or trainable (``trainable=True``);
     - ``weights`` ``(U, N)``, only with ``trainable=True``: the hidden weights, started at

@@ -1,7 +1,7 @@
 r"""The normalised :math:`\log q(x)` of an autoregressive model: the one definition the package uses.
 
-NetKet's ARNNs return :math:`\log\psi(x)` with :math:`q(x) = |\psi(x)|^{\text{machine\_pow}}`, so
-:math:`\log q(x) = \text{machine\_pow}\cdot\mathrm{Re}\log\psi(x)`. The drivers, the observables and
+NetKet's ARNNs return :math:`\log\psi(x)` with :math:`q(x) = |\psi(x)|^{p}`, :math:`p` = ``machine_pow``, so
+:math:`\log q(x) = p\,\mathrm{Re}\log\psi(x)`. The drivers, the observables and
 the samplers all evaluate :math:`\log q` through :func:`log_prob`.
 """
 

@@ -18,8 +18,9 @@ import numpy as np
 from netket.utils import HashableArray
 from netket.utils.types import DType
 
-from .._validation import check_beta, check_model_hamiltonian, check_scale
+from .._validation import check_beta, check_scale
 from ..nn.dense import DenseFirstLayer
+from ..operators._checks import check_model_hamiltonian
 from .base import PhysicsARNN, hashable
 from .precision import DEFAULT_DTYPE, DEFAULT_PARAM_DTYPE, check_precision
 

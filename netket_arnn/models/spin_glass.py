@@ -38,7 +38,7 @@ name       shape           meaning, initial value
 ``v``      ``(2, P)``      output weights :math:`v^+, v^-`
 =========  ==============  ================================================================
 
-``w``, ``b``, ``v`` start i.i.d. :math:`\mathcal N(0, \text{init\_scale}^2)`
+``w``, ``b``, ``v`` start i.i.d. :math:`\mathcal N(0, \sigma^2)` with :math:`\sigma` = ``init_scale``
 (default 0.01), so the initial network is the "no-future" conditional
 :math:`u_i \approx 2\beta(\xi_{ii} + h_i)` (exact when :math:`x_i` is not coupled to the
 unsampled spins) plus a small random correction that breaks the ± symmetry.
@@ -77,16 +77,11 @@ import numpy as np
 from netket.utils import HashableArray
 from netket.utils.types import DType
 
-from .._validation import (
-    check_beta,
-    check_model_hamiltonian,
-    check_non_negative_int,
-    check_positive_int,
-    check_scale,
-)
+from .._validation import check_beta, check_non_negative_int, check_positive_int, check_scale
 from ..nn.chains import signed_chain_sum
 from ..nn.dense import PackedFirstLayer, packed_index
 from ..nn.sparse import SparseFirstLayer, frontier_layout
+from ..operators._checks import check_model_hamiltonian
 from ._spin_glass_dense import dense_log_prob_vjp, dense_logits
 from ._spin_glass_sparse import sparse_log_prob_vjp, sparse_logits
 from .base import PhysicsARNN, hashable
@@ -102,7 +97,7 @@ def _check_k(k) -> int:
 def spin_glass_n_params(H, k: int, *, learn_couplings: bool = False, sparse: bool | None = None) -> int:
     r"""Number of trainable parameters of ``SpinGlassARNN.from_hamiltonian(H, β, k, ...)``.
 
-    .. math::  (4k + 6)\,P + 2N \;[+\; N(N-1)/2 \text{ dense, or } E \text{ sparse, if learn\_couplings}]
+    .. math::  (4k + 6)\,P + 2N \;[+\; N(N-1)/2 \text{ dense, or } E \text{ sparse, with learned couplings}]
 
     with :math:`P = N(N-1)/2` dense (the paper's :math:`(4k+6)N(N-1)/2 + 2N`) and :math:`P`
     the number of frontier pairs sparse. ``sparse`` defaults to ``H.is_sparse``.
@@ -131,11 +126,11 @@ class SpinGlassARNN(PhysicsARNN):
     - ``learn_couplings``: the first-layer couplings become the trainable parameter
       ``params["first_layer"]["kernel"]`` (dense: the ``N(N-1)/2`` upper triangle, row-major;
       sparse: the ``E`` edge weights), started from ``couplings``, or i.i.d.
-      :math:`\mathcal N(0, \text{couplings\_init\_scale}^2)` when that is given. Otherwise they
+      :math:`\mathcal N(0, \sigma^2)` with :math:`\sigma` = ``couplings_init_scale`` when that is given. Otherwise they
       are fixed, in the ``"couplings"`` collection.
     - ``init_scale``: standard deviation of the random start of ``w``, ``b``, ``v``.
     - ``chunk_elements``: memory budget (numbers held at once) of the batched pass; sets the
-      site-chunk size (:mod:`netket_arnn.models._spin_glass_passes`).
+      site-chunk size (its ``chunk_elements`` budget).
     """
 
     k: int = 1

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 
 import jax
 import jax.numpy as jnp
-import netket.jax as nkjax
 import numpy as np
 
 from .._distributed import gather_to_host
 from .._validation import check_beta, check_positive_int
+from ..models.log_prob import chunked_log_prob, machine_pow_of
 from ._samples import flat_samples as _flat_samples
 from .importance import LogZEstimate, log_z_importance
 from .overlaps import OverlapDistribution, overlap_distribution
@@ -21,37 +20,20 @@ __all__ = ["Estimates", "distinct_fraction", "estimate", "log_prob", "model_mach
 
 
 def log_prob(vstate, samples) -> jax.Array:
-    r"""Normalised :math:`\log q(x) = \text{machine\_pow}\cdot\mathrm{Re}\log\psi(x)` of a state's ARNN.
+    r"""Normalised :math:`\log q(x)` of a state's ARNN (:func:`netket_arnn.models.log_prob`).
 
     Evaluated ``vstate.chunk_size`` samples at a time (all at once when it is ``None``), so the
     memory of the model's batched pass is bounded by the chunk size. ``samples`` has shape
     ``(..., N)``; returns ``samples.shape[:-1]``.
     """
-    machine_pow = model_machine_pow(vstate.model)
     shape = np.shape(samples)[:-1]
-    values = _log_q(vstate.model, vstate.chunk_size, machine_pow, vstate.variables, _flat_samples(samples))
+    values = chunked_log_prob(vstate.model, vstate.chunk_size, vstate.variables, _flat_samples(samples))
     return values.reshape(shape)
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2))
-def _log_q(model, chunk_size, machine_pow, variables, x):
-    def apply(v, x):
-        return machine_pow * jnp.real(model.apply(v, x))
-
-    if chunk_size is None:
-        return apply(variables, x)
-    return nkjax.apply_chunked(apply, in_axes=(None, 0), chunk_size=chunk_size)(variables, x)
-
-
-def model_machine_pow(model) -> float:
-    """The exponent relating the model's output to its probability, log q = machine_pow · Re log ψ."""
-    pow_ = getattr(model, "machine_pow", None)
-    if pow_ is None:
-        raise TypeError(
-            f"{type(model).__name__} has no `machine_pow`: a normalised autoregressive model "
-            "(nk.models.AbstractARNN subclass) must define it"
-        )
-    return float(pow_)
+#: The exponent relating a model's output to its probability (the same function as
+#: :func:`netket_arnn.models.log_prob.machine_pow_of`, under its earlier name).
+model_machine_pow = machine_pow_of
 
 
 @dataclass(frozen=True)

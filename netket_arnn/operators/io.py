@@ -11,7 +11,8 @@ import netket as nk
 import numpy as np
 
 from .._io import atomic_write
-from .._validation import check_pairwise, check_positive_int
+from .._validation import check_positive_int
+from ._checks import check_pairwise
 from .pairwise import PairwiseIsing
 
 _FORMAT = "netket_arnn.PairwiseIsing/1"

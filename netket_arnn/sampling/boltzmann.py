@@ -1,6 +1,6 @@
 r"""Equilibrium samples of :math:`p(x) \propto e^{-\beta H(x)}` with NetKet's Markov-chain samplers.
 
-NetKet's Metropolis samplers draw from :math:`|\psi(x)|^{\text{machine\_pow}}`. The parameter-free
+NetKet's Metropolis samplers draw from :math:`|\psi(x)|^2` (``machine_pow = 2``). The parameter-free
 module :class:`BoltzmannWeight` returns :math:`\log\psi(x) = -\beta H(x)/2`, so with the default
 ``machine_pow = 2`` they sample the Boltzmann distribution itself:
 
@@ -37,16 +37,10 @@ from netket.utils import HashableArray
 from netket.utils.types import DType
 
 from .._distributed import gather_to_host
-from .._validation import (
-    check_beta,
-    check_float_dtype,
-    check_non_negative_int,
-    check_pairwise,
-    check_positive_int,
-    check_seed,
-)
+from .._validation import check_beta, check_float_dtype, check_non_negative_int, check_positive_int, check_seed
 from ..data.dataset import BoltzmannDataset, energies_per_spin
 from ..operators import PairwiseIsing
+from ..operators._checks import check_pairwise
 
 __all__ = ["BoltzmannWeight", "boltzmann_sampler", "sample_boltzmann"]
 

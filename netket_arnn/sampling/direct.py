@@ -90,10 +90,12 @@ class ARDirectSampler(nk.sampler.ARDirectSampler):
             choice = jnp.sum(below, axis=-1)  # the inverse of the cumulative distribution
             σ = σ.at[:, index].set(local_states[choice])
             if return_log_probabilities:
-                log_prob = log_prob + jnp.log(jnp.take_along_axis(p, choice[:, None], axis=-1)[:, 0])
+                step_log_p = jnp.log(jnp.take_along_axis(p, choice[:, None], axis=-1)[:, 0])
+                log_prob = log_prob + step_log_p.astype(log_prob.dtype)
             return (σ, cache, log_prob), None
 
-        log_prob = jnp.zeros((batch,)) if return_log_probabilities else None
+        # log q is accumulated in the model's param_dtype (the precision policy), float64 for a model without one
+        log_prob = jnp.zeros((batch,), getattr(model, "param_dtype", jnp.float64)) if return_log_probabilities else None
         (σ, _, log_prob), _ = jax.lax.scan(step, (σ, cache, log_prob), (indices, uniforms))
         σ = σ.reshape((self.n_batches, chain_length, n))
         new_state = state.replace(key=new_key)

@@ -33,11 +33,12 @@ import numpy as np
 from netket.utils import struct
 
 from .._distributed import gather_to_host
-from .._validation import check_beta, check_non_negative_int, check_pairwise, check_positive_int, check_seed
+from .._validation import check_beta, check_non_negative_int, check_positive_int, check_seed
 from ..data.dataset import BoltzmannDataset, energies_per_spin
 from ..data.diagnostics import Diagnostics, diagnose
 from ..models.log_prob import log_prob, machine_pow_of
 from ..observables import OverlapDistribution, overlap_distribution
+from ..operators._checks import check_pairwise
 from .boltzmann import BoltzmannWeight
 
 __all__ = [

@@ -115,7 +115,7 @@ def test_cli_anneal_on_two_processes_resumes_after_a_kill(launcher, tmp_path):
 def test_multiprocess_example(launcher, tmp_path):
     out = tmp_path / "example"
     finished = launcher.launch(
-        [sys.executable, str(ROOT / "examples" / "multiprocess.py"), "--smoke", "--out", str(out)], 2, timeout=120
+        [sys.executable, str(ROOT / "examples" / "multiprocess.py"), "--smoke", "--out", str(out)], 2, timeout=300
     ).check()
     lines = [
         json.loads(line.split("RESULT ", 1)[1])
@@ -127,6 +127,7 @@ def test_multiprocess_example(launcher, tmp_path):
     assert lines[0]["process_count"] == 2
     result = json.loads((out / "multiprocess.json").read_text())
     assert result["process_count"] == 2 and np.isfinite(result["records"][-1]["free_energy"])
+    assert (out / "multiprocess.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the figure, from process 0
 
 
 def test_atomic_write_gives_a_new_file_the_default_mode(tmp_path):

@@ -32,7 +32,13 @@ import numpy as np  # noqa: E402
 
 import netket_arnn as na  # noqa: E402
 from netket_arnn import _io  # noqa: E402
-from netket_arnn.driver import MaximumLikelihood, VariationalFreeEnergy, anneal  # noqa: E402
+from netket_arnn.driver import (  # noqa: E402
+    Checkpointing,
+    FinalEstimates,
+    MaximumLikelihood,
+    VariationalFreeEnergy,
+    anneal,
+)
 
 OUT = sys.argv[1]
 FILES = os.path.join(OUT, "files")
@@ -79,16 +85,17 @@ lap("vfe")
 
 # anneal with P(q), unbiased ARNN-proposal samples, a results file and a checkpoint
 betas = [0.5, 0.7]
-kwargs = dict(optimizer=nk.optimizer.Adam(1e-2), steps_per_beta=10, n_final_samples=512, show_progress=False)
-kwargs.update(overlaps=True, unbiased_samples=128, results_file=os.path.join(FILES, "anneal.json"))
+estimates = FinalEstimates(n_samples=512, overlaps=True, unbiased_samples=128)
+kwargs = dict(optimizer=nk.optimizer.Adam(1e-2), steps_per_beta=10, estimates=estimates, show_progress=False)
+kwargs.update(results_file=os.path.join(FILES, "anneal.json"))
 checkpoint = os.path.join(FILES, "anneal.mpack")
 if "--interrupted" in sys.argv:
-    anneal(H, state(H), betas[:1], checkpoint=checkpoint, **kwargs)
+    anneal(H, state(H), betas[:1], checkpointing=Checkpointing(checkpoint), **kwargs)
     vs = state(H)
-    res = anneal(H, vs, betas, checkpoint=checkpoint, resume=True, **kwargs)
+    res = anneal(H, vs, betas, checkpointing=Checkpointing(checkpoint, resume=True), **kwargs)
 else:
     vs = state(H)
-    res = anneal(H, vs, betas, checkpoint=checkpoint, **kwargs)
+    res = anneal(H, vs, betas, checkpointing=Checkpointing(checkpoint), **kwargs)
 out["anneal"] = [{k: v for k, v in r.as_dict().items() if k != "wall_time"} for r in res]
 out["anneal_params"] = flat(vs.parameters)
 with open(os.path.join(FILES, "anneal.json")) as f:  # the file every process reads back

@@ -144,23 +144,27 @@ def test_gradient_matches_finite_differences(name):
 
 
 def test_site_without_later_neighbours_is_the_no_future_conditional():
-    H = _ea(3, 4, h=_fields(12))
+    # site 2 is coupled to site 1 only: its frontier {3, 4, 5} is not empty, but x_2 does not
+    # touch the future, so its exact conditional is the no-future one whatever the parameters
+    edges = np.array([[0, 3], [1, 2], [3, 4], [4, 5], [0, 5], [1, 4]])
+    rng = np.random.default_rng(0)
+    H = na.PairwiseIsing(nk.hilbert.Spin(0.5, 6), rng.normal(size=6), _fields(6), edges=edges)
     beta = 0.8
     model = _model(H, beta, (4,))
+    assert input_layout(6, edges).sizes[2] == 3
     variables = _variables(model, seed=1, scale=0.5)
-    x = _all_states(12)[::37]
+    x = _all_states(6)
     u = np.asarray(model.apply(variables, x, method=model.logits))
     J, h = np.asarray(H.couplings), np.asarray(H.fields)
     skip, bias = (np.asarray(variables["params"][k]) for k in ("skip", "bias"))
-    later = [i for i in range(12) if not np.any(J[i, i + 1 :] != 0)]
-    assert later == [11]
-    for i in later:
-        xi = x[:, :i] @ J[:i, i]
-        np.testing.assert_allclose(u[:, i], skip[i] * xi + bias[i], atol=1e-12)
-    # and the start is the no-future conditional 2β(ξ_ii + h_i) plus a correction of the size of v
+    no_future = [i for i in range(6) if not np.any(J[i, i + 1 :] != 0)]
+    assert no_future == [2, 5]
+    for i in no_future:
+        np.testing.assert_allclose(u[:, i], skip[i] * (x[:, :i] @ J[:i, i]) + bias[i], atol=1e-12)
+    # the start is the no-future conditional 2β(ξ_ii + h_i) plus a correction of the size of v
     v0 = model.init(jax.random.key(0), x[:1])
     u0 = np.asarray(model.apply(v0, x, method=model.logits))
-    xi_all = np.stack([x[:, :i] @ J[:i, i] for i in range(12)], axis=1)
+    xi_all = np.stack([x[:, :i] @ J[:i, i] for i in range(6)], axis=1)
     np.testing.assert_allclose(u0, 2 * beta * (xi_all + h), atol=0.3)
 
 
@@ -188,7 +192,8 @@ def test_exact_capable_on_a_strip(width):
     """Trained on the exact KL, the net reaches the exact free energy of an L × W strip with fields.
 
     The inputs of every conditional take at most a few dozen values, which one softplus layer
-    represents; the relative error of f[q] must go to the 1e-6 level.
+    represents; the relative error of f[q] must go below 5e-7 (the net without its shifted
+    Φ, the linear term alone, stops at 2e-6 on the 3 × 3 strip).
     """
     beta, L = 1.0, 10 // width
     H = _ea(L, width, pbc=False, h=_fields(L * width, seed=1))
@@ -213,7 +218,7 @@ def test_exact_capable_on_a_strip(width):
     rel = (float(beta_f(params, rest)) - beta_f_exact) / abs(beta_f_exact)
     start = (float(values[0]) - beta_f_exact) / abs(beta_f_exact)
     assert start > 1e-3  # the start is not already exact
-    assert 0 <= rel < 2e-6, rel
+    assert 0 <= rel < 5e-7, rel
 
 
 def test_parameter_count_and_validation():

@@ -68,6 +68,8 @@ DEFAULT_MODELS = {
 def default_models(system: str) -> list[str]:
     """The nets run when --models is not given, by system."""
     return DEFAULT_MODELS["cw" if system == "cw" else "lattice" if system in ("ferro2d", "ea") else "sk"]
+
+
 RESULTS = "anneal.json"
 #: What a run owns in its folder (``--overwrite`` removes these and nothing else).
 OWNED = (RESULTS, "anneal.png", "runs", "checkpoints")

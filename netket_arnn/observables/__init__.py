@@ -25,9 +25,9 @@ samples (:func:`overlap_distribution`), the importance-weight estimate of
 from the energy fluctuations (:func:`specific_heat`).
 """
 
+from .fluctuations import specific_heat
 from .importance import LogZEstimate, log_z_importance
 from .overlaps import OverlapDistribution, overlap_distribution
-from .fluctuations import specific_heat
 from .state import Estimates, distinct_fraction, estimate, log_prob, model_machine_pow
 from .thermo import ThermoEstimate, iid_statistics, local_values, relative_error, thermodynamics
 

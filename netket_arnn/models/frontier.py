@@ -55,17 +55,17 @@ shifts (:math:`W(\xi \pm J) = W\xi \pm WJ`, the second term parameter-like), so 
 
 **Parameters** (collection ``"params"``; ``Wc = max_i |C(i)|``, padded slots read zero inputs):
 
-==============  ==================  ============================================================
-name            shape               meaning, initial value
-==============  ==================  ============================================================
-``skip``        ``(N,)``            :math:`a_i`, starts at :math:`2\beta`
-``bias``        ``(N,)``            :math:`c_i`, starts at :math:`2\beta h_i`
-``kernel_0``    ``(N, Wc, K_0)``    first layer of :math:`\Phi_i`, :math:`\mathcal N(0, 1/Wc)`
-``kernel_d``    ``(N, K_{d-1}, K_d)`` deeper layers, :math:`\mathcal N(0, 1/K_{d-1})`
-``hidden_b_d``  ``(N, K_d)``        biases, 0
-``v``           ``(N, K_{D})``      output weights, :math:`\mathcal N(0, \text{init\_scale}^2)`
-``linear``      ``(N, Wc)``         :math:`\lambda_i`, 0
-==============  ==================  ============================================================
+==============  =====================  ================================================================================
+name            shape                  meaning, initial value
+==============  =====================  ================================================================================
+``skip``        ``(N,)``               :math:`a_i`, starts at :math:`2\beta`
+``bias``        ``(N,)``               :math:`c_i`, starts at :math:`2\beta h_i`
+``kernel_0``    ``(N, Wc, K_0)``       first layer of :math:`\Phi_i`, :math:`\mathcal N(0, 1/Wc)`
+``kernel_d``    ``(N, K_{d-1}, K_d)``  deeper layers, :math:`\mathcal N(0, 1/K_{d-1})`
+``hidden_b_d``  ``(N, K_d)``           biases, 0
+``v``           ``(N, K_{D})``         output weights, :math:`\mathcal N(0, \sigma^2)`, :math:`\sigma` = ``init_scale``
+``linear``      ``(N, Wc)``            :math:`\lambda_i`, 0
+==============  =====================  ================================================================================
 
 so the initial net is the no-future conditional :math:`2\beta(\xi_{ii} + h_i)` plus a small
 random correction. ``learn_couplings=True`` makes the ``E`` edge weights of the first layer
@@ -166,7 +166,7 @@ def frontier_n_params(H, features=(16,), *, learn_couplings: bool = False) -> in
     r"""Number of trainable parameters of ``FrontierARNN.from_hamiltonian(H, β, features, ...)``.
 
     .. math::  2N + N\bigl(W_c K_0 + \textstyle\sum_{d \ge 1} K_{d-1} K_d + \sum_d K_d + K_D + W_c\bigr)
-               \;[+\; E \text{ if learn\_couplings}]
+               \;[+\; E \text{ with learned couplings}]
 
     counting the padded input slots (``Wc`` per site; they read zeros and get no gradient) and the
     linear weights of sites without later neighbours (held at zero).

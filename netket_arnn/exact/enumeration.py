@@ -91,22 +91,11 @@ def by_enumeration(
         chunk,
     )
     log_z = float(log_z)
-    energy = float(e_sum) / n
-    free_energy = -log_z / (beta * n)
     probabilities = None
     if return_probabilities:
         x = _all_spins(n)
         probabilities = np.exp(-beta * np.asarray(H.energy(x), dtype=np.float64) - log_z)
-    return Thermodynamics(
-        n_sites=n,
-        beta=beta,
-        log_z=log_z,
-        free_energy=free_energy,
-        energy=energy,
-        entropy=beta * (energy - free_energy),
-        abs_magnetization=float(m_sum) / n,
-        probabilities=probabilities,
-    )
+    return Thermodynamics.from_log_z(n, beta, log_z, float(e_sum) / n, float(m_sum) / n, probabilities=probabilities)
 
 
 @partial(jax.jit, static_argnames=("n_high", "n_chunks", "chunk"))

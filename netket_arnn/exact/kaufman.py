@@ -139,16 +139,7 @@ def kaufman_closed_form(L: int, W: int, beta: float, J: float = 1.0) -> Thermody
     n = L * W
     log_z = float(np.log(0.5) + prefactor_log + log_sum)
     energy = float(-J * (prefactor_dlog + dlog_sum) / n)
-    free_energy = -log_z / (beta * n)
-    return Thermodynamics(
-        n_sites=n,
-        beta=beta,
-        log_z=log_z,
-        free_energy=free_energy,
-        energy=energy,
-        entropy=beta * (energy - free_energy),
-        abs_magnetization=float("nan"),
-    )
+    return Thermodynamics.from_log_z(n, beta, log_z, energy)
 
 
 def kaufman_parameters(H: PairwiseIsing) -> tuple[int, int, float] | None:

@@ -32,6 +32,25 @@ class Thermodynamics:
     abs_magnetization: float
     probabilities: np.ndarray | None = field(default=None, repr=False, compare=False)
 
+    @classmethod
+    def from_log_z(
+        cls, n_sites: int, beta: float, log_z: float, energy: float, abs_magnetization: float = float("nan"), **extra
+    ) -> Thermodynamics:
+        r"""The record of a finite system from its total :math:`\log Z` and energy per spin:
+        :math:`f = -\log Z/(\beta N)` and :math:`s = \beta (e - f)` follow (``nan`` when
+        :math:`\langle|m|\rangle` is not known)."""
+        free_energy = -log_z / (beta * n_sites)
+        return cls(
+            n_sites=n_sites,
+            beta=beta,
+            log_z=log_z,
+            free_energy=free_energy,
+            energy=energy,
+            entropy=beta * (energy - free_energy),
+            abs_magnetization=abs_magnetization,
+            **extra,
+        )
+
     def as_dict(self) -> dict:
         """Plain-float summary (no probability vector), for JSON and tables."""
         return {

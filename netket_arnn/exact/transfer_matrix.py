@@ -192,14 +192,4 @@ def by_transfer_matrix(H: PairwiseIsing, beta: float, *, lattice: SquareLattice 
     run = _trace_log_z_energy if lattice.periodic_L else _open_log_z_energy
     log_z, mean_energy = run(beta, right, down, fields)
     n = H.n_sites
-    energy = mean_energy / n
-    free_energy = -log_z / (beta * n)
-    return Thermodynamics(
-        n_sites=n,
-        beta=beta,
-        log_z=log_z,
-        free_energy=free_energy,
-        energy=energy,
-        entropy=beta * (energy - free_energy),
-        abs_magnetization=float("nan"),
-    )
+    return Thermodynamics.from_log_z(n, beta, log_z, mean_energy / n)

@@ -2,8 +2,11 @@
 
 Nothing here trains a network; each script calls the package's API itself. This module only
 
-- parses the three run modes every script has (``--smoke``, default quick, ``--full``) and the
-  output folder;
+- parses the run modes every script has (``--smoke``, default quick, ``--full``; the figure
+  scripts also ``--paper-size``) and the output folder;
+- builds each mode's training protocol: a fixed number of steps per β for the short modes
+  (:func:`fixed_steps`), the paper's protocol (:data:`PAPER_PROTOCOL`) and the package's default
+  one at the paper's sizes (:func:`paper_size_protocol`);
 - reads the paper's published numbers from ``examples/data/paper/`` (see the README there for
   their source and licence);
 - writes results as they come (CSV rows appended and flushed, JSON replaced atomically), and
@@ -19,14 +22,13 @@ import argparse
 import csv
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import optax  # noqa: E402
 
 import netket_arnn as na  # noqa: E402
 from netket_arnn.driver.results import write_json_atomic  # noqa: E402
@@ -34,36 +36,33 @@ from netket_arnn.driver.results import write_json_atomic  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAPER_DIR = os.path.join(HERE, "data", "paper")
 PAPER_CITATION = "paper: Biazzo, Commun. Phys. 6, 296 (2023), data of github.com/ocadni/h2arnn (MIT)"
-MODES = ("smoke", "quick", "full")
+MODES = ("smoke", "quick", "full", "paper_size")
 
 
 @dataclass(frozen=True)
 class Protocol:
-    """The annealing protocol of one mode (THEORY §6 for the paper's values).
+    """The annealing protocol of one mode: the β grid, the batches and how each net is trained.
 
     Attributes:
         betas: the β grid, increasing.
-        steps_per_beta: training steps at every β; warmup_steps: extra steps at the first β.
+        training: the training protocol at every β (:class:`netket_arnn.AnnealProtocol`: steps,
+            learning rate, stopping rule), passed to :func:`netket_arnn.anneal` as ``protocol=``.
         n_samples: samples per training step; n_final_samples: fresh samples for each β's estimates.
-        lr: Adam learning rate.
     """
 
     betas: tuple
-    steps_per_beta: int
-    warmup_steps: int
+    training: na.AnnealProtocol
     n_samples: int
     n_final_samples: int
-    lr: float
-
-    def optimizer(self):
-        # inject_hyperparams keeps the learning rate in the optimizer state, so that the results
-        # file records it as data.
-        return optax.inject_hyperparams(optax.adam)(learning_rate=self.lr)
 
     def describe(self) -> dict:
-        d = asdict(self)
-        d["betas"] = [float(b) for b in self.betas]
-        return d
+        """The protocol as plain values (results files; a finished run is reused only if they match)."""
+        return {
+            "betas": [float(b) for b in self.betas],
+            "training": self.training.settings(),
+            "n_samples": self.n_samples,
+            "n_final_samples": self.n_final_samples,
+        }
 
     def anneal_options(self, **estimates) -> dict:
         """Keyword arguments of :func:`netket_arnn.anneal` for this protocol.
@@ -72,37 +71,70 @@ class Protocol:
         ``overlaps=True``); its ``n_samples`` is the protocol's ``n_final_samples``.
         """
         return dict(
-            optimizer=self.optimizer(),
-            steps_per_beta=self.steps_per_beta,
-            warmup_steps=self.warmup_steps,
+            protocol=self.training,
             estimates=na.driver.FinalEstimates(n_samples=self.n_final_samples, **estimates),
         )
+
+
+def fixed_steps(steps_per_beta: int, warmup_steps: int, lr: float) -> na.AnnealProtocol:
+    """The training of the short modes: Adam at ``lr``, ``warmup_steps`` extra steps at the first β and
+    ``steps_per_beta`` steps at every β, with no convergence test and no settle phase."""
+    return na.AnnealProtocol(name="fixed", learning_rate=lr, warmup_steps=warmup_steps, max_steps=steps_per_beta)
 
 
 def grid(start: float, stop: float, step: float) -> tuple:
     return tuple(float(b) for b in na.beta_grid(start, stop, step))
 
 
+#: The paper's β grid: 0.1 … 2.0 step 0.05.
+PAPER_BETAS = grid(0.1, 2.0, 0.05)
+
 # The paper's protocol: Adam 1e-3, batch 2000, β = 0.1 … 2.0 step 0.05, 5000 warm-up steps at
-# β = 0.1, 1020 steps at every β, final estimates from 20,000 samples.
-PAPER_PROTOCOL = Protocol(
-    betas=grid(0.1, 2.0, 0.05), steps_per_beta=1020, warmup_steps=5000, n_samples=2000, n_final_samples=20000, lr=1e-3
-)
+# β = 0.1, 1020 steps at every β (na.driver.PAPER), final estimates from 20,000 samples.
+PAPER_PROTOCOL = Protocol(betas=PAPER_BETAS, training=na.driver.PAPER, n_samples=2000, n_final_samples=20000)
 
 
-def parse_args(doc: str, name: str, argv=None, configure=None) -> argparse.Namespace:
-    """``--smoke`` / ``--full`` / default quick, and ``--out`` (default ``results/<name>/<mode>``)."""
+def paper_size_protocol(betas: tuple = PAPER_BETAS) -> Protocol:
+    """The ``--paper-size`` mode: the package's default training protocol (``na.driver.ADAPTIVE``) with
+    the paper's batch of 2000 on ``betas`` (default the paper's grid), final estimates from 40,000 samples."""
+    return Protocol(betas=tuple(betas), training=na.driver.ADAPTIVE, n_samples=2000, n_final_samples=40000)
+
+
+#: The modes that run for hours: they save a checkpoint every CHECKPOINT_EVERY steps as well as after every β.
+LONG_MODES = ("full", "paper_size")
+CHECKPOINT_EVERY = 200
+
+
+def checkpoint_every(mode: str) -> int | None:
+    """Steps between checkpoints within a β in ``mode`` (None: after every β only)."""
+    return CHECKPOINT_EVERY if mode in LONG_MODES else None
+
+
+def parse_args(doc: str, name: str, argv=None, configure=None, paper_size: bool = False) -> argparse.Namespace:
+    """``--smoke`` / ``--full`` / default quick (and ``--paper-size`` where ``paper_size``), and ``--out``
+    (default ``results/<name>/<mode>``); ``args.mode`` is one of :data:`MODES`."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--smoke", action="store_true", help="tiny sizes, only checks the pipeline (a minute or two on 2 CPU cores)"
     )
     group.add_argument("--full", action="store_true", help="the paper's protocol (hours; meant for a GPU)")
+    if paper_size:
+        group.add_argument(
+            "--paper-size",
+            action="store_true",
+            help="the paper's sizes and instances, trained with the package's default protocol "
+            "(na.driver.ADAPTIVE), batch 2000, β = 0.1 … 2.0 step 0.05, 40,000 final samples "
+            "(hours; meant for a GPU)",
+        )
     parser.add_argument("--out", default=None, help="output folder (default: results/<script>/<mode>)")
     if configure is not None:
         configure(parser)
     args = parser.parse_args(argv)
-    args.mode = "smoke" if args.smoke else "full" if args.full else "quick"
+    if getattr(args, "paper_size", False):
+        args.mode = "paper_size"
+    else:
+        args.mode = "smoke" if args.smoke else "full" if args.full else "quick"
     args.out = args.out or os.path.join("results", name, args.mode)
     os.makedirs(args.out, exist_ok=True)
     return args
@@ -265,15 +297,44 @@ def mode_title(mode: str) -> str:
     return "SMOKE TEST (pipeline check only, not converged): " if mode == "smoke" else ""
 
 
+def describe_training(training: na.AnnealProtocol, lr: str | None = None) -> str:
+    """The training in a few words for a figure's title (``lr``: another text for the learning rate)."""
+    optimizer = {"adam": "Adam", "sgd": "SGD"}[training.optimizer]
+    text = f"{optimizer} {lr or f'{training.learning_rate:g}'}"
+    if _fixed(training):
+        return f"{text}, {training.warmup_steps} warm-up + {training.max_steps} steps/β"
+    low = training.settings()["min_steps"]
+    text = f"protocol {training.name!r}: {text}, {training.warmup_steps} warm-up + {low}–{training.max_steps} steps/β"
+    if training.convergence is not None:
+        text += " (until f[q] stops decreasing)"
+    if training.settle_steps:
+        text += f" + {training.settle_steps} settle steps"
+    if training.ramp_steps:
+        text += f", {training.ramp_steps}-step ramp"
+    return text
+
+
+def _fixed(training: na.AnnealProtocol) -> bool:
+    return training.convergence is None and training.settle_steps == 0 and training.ramp_steps == 0
+
+
 def describe_mode(mode: str, protocol: Protocol, lr: str | None = None) -> str:
-    """Two lines for a figure's title: the mode's protocol, and which curves are whose."""
+    """Two lines for a figure's title (three for a protocol with a convergence test or a settle phase):
+    the mode's protocol, and which curves are whose."""
     b = protocol.betas
     step = f"step {b[1] - b[0]:.2g}" if len(b) > 1 else "one β"
-    return (
-        f"{mode} mode: β = {b[0]:g} … {b[-1]:g} {step}, Adam {lr or f'{protocol.lr:g}'}, batch {protocol.n_samples}, "
-        f"{protocol.warmup_steps} warm-up + {protocol.steps_per_beta} steps/β, {protocol.n_final_samples} final samples"
-        f"\ndark, solid: ours; light, dashed: {PAPER_CITATION}"
-    )
+    text = f"{mode} mode: β = {b[0]:g} … {b[-1]:g} {step}"
+    training = protocol.training
+    if _fixed(training):
+        optimizer = {"adam": "Adam", "sgd": "SGD"}[training.optimizer]
+        text += (
+            f", {optimizer} {lr or f'{training.learning_rate:g}'}, batch {protocol.n_samples}, "
+            f"{training.warmup_steps} warm-up + {training.max_steps} steps/β, {protocol.n_final_samples} final samples"
+        )
+    else:
+        text += f", batch {protocol.n_samples}, {protocol.n_final_samples} final samples\n"
+        text += describe_training(training, lr)
+    return f"{text}\ndark, solid: ours; light, dashed: {PAPER_CITATION}"
 
 
 def save_figure(fig, path: str, mode: str) -> str:

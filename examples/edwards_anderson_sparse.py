@@ -79,7 +79,7 @@ MODES = {
         sizes=(4,),
         made_sizes=(4,),
         protocol=gallery.Protocol(
-            betas=(0.5, 1.0), steps_per_beta=2, warmup_steps=2, n_samples=64, n_final_samples=128, lr=1e-2
+            betas=(0.5, 1.0), training=gallery.fixed_steps(2, 2, 1e-2), n_samples=64, n_final_samples=128
         ),
     ),
     "quick": dict(
@@ -87,11 +87,9 @@ MODES = {
         made_sizes=(16,),
         protocol=gallery.Protocol(
             betas=gallery.grid(0.25, 2.0, 0.25),
-            steps_per_beta=40,
-            warmup_steps=160,
+            training=gallery.fixed_steps(steps_per_beta=40, warmup_steps=160, lr=1e-2),
             n_samples=256,
             n_final_samples=4000,
-            lr=1e-2,
         ),
     ),
     "full": dict(sizes=(32, 64), made_sizes=(32,), protocol=gallery.PAPER_PROTOCOL),
@@ -137,7 +135,7 @@ def anneal_net(L: int, name: str, protocol: gallery.Protocol, args) -> na.Anneal
         metadata=settings,
         show_progress="table" if args.mode == "smoke" else True,
         **protocol.anneal_options(),
-        **gallery.resume_options(args.out, tag, checkpoint_every=200 if args.mode == "full" else None),
+        **gallery.resume_options(args.out, tag, checkpoint_every=gallery.checkpoint_every(args.mode)),
     )
 
 

@@ -36,8 +36,12 @@ script, run again, continues where it stopped):
   CW_∞ at N = 800, whose transition sharpens with N: its error there is far above the paper's.
 - ``--full``: the paper's protocol (Adam 1e-3, batch 2000, β step 0.05, 5000 warm-up steps,
   1020 steps per β, 20,000 final samples), every net at every N: hours, meant for a GPU.
+- ``--paper-size``: the paper's largest size, N = 800, with CW_N (its exact parameters), CW_∞ and
+  1P trained with the package's default protocol (``na.driver.ADAPTIVE``: a convergence test and
+  a settle phase at every β, see the training guide), batch 2000, the paper's grid β = 0.1 … 2.0
+  step 0.05, 40,000 final samples; panel B at N = 800 beside the paper's: hours, meant for a GPU.
 
-    python examples/fig4_curie_weiss.py [--smoke | --full] [--out results/fig4_curie_weiss/quick]
+    python examples/fig4_curie_weiss.py [--smoke | --full | --paper-size] [--out results/fig4_curie_weiss/quick]
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ PANEL_B_NETS = ("cw_inf", "1p")
 MODES = {
     "smoke": dict(
         protocol=gallery.Protocol(
-            betas=(0.5, 1.0), steps_per_beta=3, warmup_steps=3, n_samples=64, n_final_samples=128, lr=1e-2
+            betas=(0.5, 1.0), training=gallery.fixed_steps(3, 3, 1e-2), n_samples=64, n_final_samples=128
         ),
         panel_a={10: ("cw_n", "cw_inf", "1p", "made_21")},
         panel_b=(10,),
@@ -81,11 +85,9 @@ MODES = {
     "quick": dict(
         protocol=gallery.Protocol(
             betas=gallery.grid(0.1, 2.0, 0.1),
-            steps_per_beta=100,
-            warmup_steps=200,
+            training=gallery.fixed_steps(steps_per_beta=100, warmup_steps=200, lr=1e-2),
             n_samples=500,
             n_final_samples=5000,
-            lr=1e-2,
         ),
         panel_a={50: ALL, 100: CHEAP, 200: CHEAP},
         panel_b=(20, 50, 100, 200, 400, 800),
@@ -98,6 +100,12 @@ MODES = {
         protocol=gallery.PAPER_PROTOCOL,
         panel_a={50: ALL, 100: ALL, 200: ALL},
         panel_b=(20, 50, 100, 200, 400, 800),
+    ),
+    # The paper's largest size, trained with the package's default protocol (na.driver.ADAPTIVE).
+    "paper_size": dict(
+        protocol=gallery.paper_size_protocol(),
+        panel_a={800: ("cw_n", "cw_inf", "1p")},
+        panel_b=(800,),
     ),
 }
 
@@ -128,7 +136,7 @@ def anneal_net(name: str, n: int, protocol: gallery.Protocol, args) -> na.Anneal
         metadata=settings,
         show_progress="table" if args.mode == "smoke" else True,
         **protocol.anneal_options(),
-        **gallery.resume_options(args.out, tag, checkpoint_every=200 if args.mode == "full" else None),
+        **gallery.resume_options(args.out, tag, checkpoint_every=gallery.checkpoint_every(args.mode)),
     )
 
 
@@ -142,7 +150,7 @@ def published():
 
 
 def main(argv=None):
-    args = gallery.parse_args(__doc__, NAME, argv)
+    args = gallery.parse_args(__doc__, NAME, argv, paper_size=True)
     mode = MODES[args.mode]
     protocol = mode["protocol"]
     clock = gallery.Clock()
@@ -152,7 +160,8 @@ def main(argv=None):
         ref = mode.get("lr_reference_n")
         if ref is None or n <= ref or name not in mode["lr_scaled_nets"]:
             return protocol
-        return replace(protocol, lr=protocol.lr * ref / n)
+        training = protocol.training
+        return replace(protocol, training=training.replace(learning_rate=training.learning_rate * ref / n))
 
     runs = [(n, name) for n, names in mode["panel_a"].items() for name in names]
     runs += [(n, name) for n in mode["panel_b"] for name in PANEL_B_NETS if (n, name) not in runs]
@@ -225,7 +234,7 @@ def main(argv=None):
             paper_mean_relative_error=float(ps["mean_abs_rel_err"]) if ps else None,
             paper_max_relative_error=float(ps["max_abs_rel_err"]) if ps else None,
             paper_n_parameters=int(float(ps["num_params"])) if ps else None,
-            learning_rate=protocol_for(n, name).lr,
+            learning_rate=protocol_for(n, name).training.learning_rate,
             train_seconds=float(np.sum(res.column("wall_time"))),
         )
         summary_csv.write(**row)
@@ -332,7 +341,7 @@ def plot(results, paper_table, paper_summary, mode, args, path):
     p = mode["protocol"]
     ref = mode.get("lr_reference_n")
     scaled = ", ".join(na.get_net(name).label for name in mode.get("lr_scaled_nets", ()))
-    lr = None if ref is None else f"{p.lr:g} ({scaled}: ·min(1, {ref}/N))"
+    lr = None if ref is None else f"{p.training.learning_rate:g} ({scaled}: ·min(1, {ref}/N))"
     fig.suptitle(f"Curie–Weiss, {gallery.describe_mode(args.mode, p, lr=lr)}", fontsize=9)
     gallery.save_figure(fig, path, args.mode)
 

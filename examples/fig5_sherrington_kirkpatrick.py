@@ -45,8 +45,13 @@ interrupted script, run again, continues where it stopped):
 - ``--full``: the paper's protocol (Adam 1e-3, batch 2000, β step 0.05, 5000 warm-up steps,
   1020 steps per β, 20,000 final samples) on N = 50, 100, 200 and seeds 1 … 10, and B) at N = 24
   with seeds 1 … 10: days on a CPU, meant for a GPU.
+- ``--paper-size``: panel A only, at the paper's sizes on its instances N = 100 seeds 1, 2, 3
+  and N = 200 seed 1, with SK_RS, SK_1RSB, SK_2RSB, 1L and MADE_23 trained with the package's
+  default protocol (``na.driver.ADAPTIVE``: a convergence test and a settle phase at every β, see
+  the training guide), batch 2000, the paper's grid β = 0.1 … 2.0 step 0.05, 40,000 final
+  samples, beside the paper's runs on the same instances: hours, meant for a GPU.
 
-    python examples/fig5_sherrington_kirkpatrick.py [--smoke | --full] [--out OUT]
+    python examples/fig5_sherrington_kirkpatrick.py [--smoke | --full | --paper-size] [--out OUT]
 """
 
 from __future__ import annotations
@@ -89,7 +94,7 @@ PUBLISHED_SIZES = (50, 100, 200)
 MODES = {
     "smoke": dict(
         protocol=gallery.Protocol(
-            betas=(0.5, 1.0), steps_per_beta=2, warmup_steps=2, n_samples=64, n_final_samples=128, lr=3e-2
+            betas=(0.5, 1.0), training=gallery.fixed_steps(2, 2, 3e-2), n_samples=64, n_final_samples=128
         ),
         # Panel A at the paper's smallest size, so that the overlay of the published curves runs
         # too; panel B where enumeration is instant.
@@ -101,11 +106,9 @@ MODES = {
     "quick": dict(
         protocol=gallery.Protocol(
             betas=gallery.grid(0.1, 1.9, 0.2),
-            steps_per_beta=250,
-            warmup_steps=500,
+            training=gallery.fixed_steps(steps_per_beta=250, warmup_steps=500, lr=1e-2),
             n_samples=500,
             n_final_samples=4000,
-            lr=1e-2,
         ),
         # A: the paper's smallest size, N = 50, on the paper's instance seed 1, beside the
         # paper's runs on that same instance; B: N = 20, where the exact f is known.
@@ -118,6 +121,14 @@ MODES = {
         relative={n: tuple(range(1, 11)) for n in PUBLISHED_SIZES},
         exact={24: tuple(range(1, 11))},
         nets=NETS,
+    ),
+    # Panel A at the paper's sizes with the package's default protocol (na.driver.ADAPTIVE); no
+    # panel B (its N = 24 is no paper size).
+    "paper_size": dict(
+        protocol=gallery.paper_size_protocol(),
+        relative={100: (1, 2, 3), 200: (1,)},
+        exact={},
+        nets=("sk_rs", "sk_1rsb", "sk_2rsb", "1l", "made_23"),
     ),
 }
 
@@ -150,7 +161,7 @@ def anneal_net(name: str, n: int, seed: int, protocol: gallery.Protocol, args) -
         metadata=settings,
         show_progress="table" if args.mode == "smoke" else True,
         **protocol.anneal_options(),
-        **gallery.resume_options(args.out, tag, checkpoint_every=200 if args.mode == "full" else None),
+        **gallery.resume_options(args.out, tag, checkpoint_every=gallery.checkpoint_every(args.mode)),
     )
 
 
@@ -190,7 +201,7 @@ def paper_average(paper, n: int, net: str, betas, seeds=None) -> dict:
 
 
 def main(argv=None):
-    args = gallery.parse_args(__doc__, NAME, argv)
+    args = gallery.parse_args(__doc__, NAME, argv, paper_size=True)
     mode = MODES[args.mode]
     protocol = mode["protocol"]
     betas = [round(b, 4) for b in protocol.betas]
@@ -386,8 +397,8 @@ def plot(results, paper, mode, args, betas, path):
     # Panel A compares at equal N only: one panel per size we ran, with the paper's runs on the
     # same instances (same N, same seeds) where the paper has them.
     sizes = sorted(mode["relative"])
-    fig = plt.figure(figsize=(4.6 * max(len(sizes), 2.6), 8.8), constrained_layout=True)
-    top, bottom = fig.subfigures(2, 1)
+    fig = plt.figure(figsize=(4.6 * max(len(sizes), 2.6), 8.8 if mode["exact"] else 4.6), constrained_layout=True)
+    top, bottom = fig.subfigures(2, 1) if mode["exact"] else (fig, None)
     axes = top.subplots(1, len(sizes), sharey=True, squeeze=False)[0]
     for ax, n in zip(axes, sizes):
         seeds = mode["relative"][n]
@@ -433,7 +444,15 @@ def plot(results, paper, mode, args, betas, path):
         ax.legend(fontsize=7, ncol=2)
     axes[0].set_ylabel(r"$(f[q] - f[q_{\rm 2RSB}])\,/\,|f[q_{\rm 2RSB}]|$")
 
-    ax_err, ax_bar = bottom.subplots(1, 2)
+    if bottom is not None:
+        plot_exact(bottom, results, mode, betas, colours)
+    fig.suptitle(f"Sherrington–Kirkpatrick, {gallery.describe_mode(args.mode, mode['protocol'])}", fontsize=9)
+    gallery.save_figure(fig, path, args.mode)
+
+
+def plot_exact(fig, results, mode, betas, colours):
+    """Panel B: the relative error to the exact f by enumeration, and what the difference to SK_2RSB misses."""
+    ax_err, ax_bar = fig.subplots(1, 2)
     ((n, seeds),) = mode["exact"].items()
     means = {}
     for name in mode["nets"]:
@@ -467,8 +486,6 @@ def plot(results, paper, mode, args, betas, path):
     ax_bar.set_ylabel(r"mean over $\beta$")
     ax_bar.set_title(f"B) N = {n}: what the difference to SK_2RSB misses", fontsize=10)
     ax_bar.legend(fontsize=7)
-    fig.suptitle(f"Sherrington–Kirkpatrick, {gallery.describe_mode(args.mode, mode['protocol'])}", fontsize=9)
-    gallery.save_figure(fig, path, args.mode)
 
 
 if __name__ == "__main__":

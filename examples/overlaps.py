@@ -41,8 +41,13 @@ script is run again):
   (raw ⟨q⟩ ≈ 0.6, ⟨q²⟩ twice the paper's), which the figure shows.
 - ``--full``: the paper's protocol and nets (MADE_21/22 on CW, SK_2RSB and MADE_23/32 on SK, SK
   seeds 1 … 9): meant for a GPU.
+- ``--paper-size``: SK only, N = 200, seed 1, P(q) at β = 1.5 after the anneal β = 0.1 … 1.5
+  step 0.05, with the full mode's SK nets (SK_RS, SK_1RSB, SK_2RSB, 1L, MADE_23, MADE_32) trained
+  with the package's default protocol (``na.driver.ADAPTIVE``: a convergence test and a settle
+  phase at every β, see the training guide), batch 2000, 40,000 final samples: hours, meant for
+  a GPU.
 
-    python examples/overlaps.py [--smoke | --full] [--out results/overlaps/quick]
+    python examples/overlaps.py [--smoke | --full | --paper-size] [--out results/overlaps/quick]
 """
 
 from __future__ import annotations
@@ -88,11 +93,9 @@ CW_BETAS, SK_BETA = (1.2, 1.3), 1.5
 def _protocol(stop, step, steps, warmup, lr):
     return gallery.Protocol(
         betas=gallery.grid(0.1, stop, step),
-        steps_per_beta=steps,
-        warmup_steps=warmup,
+        training=gallery.fixed_steps(steps_per_beta=steps, warmup_steps=warmup, lr=lr),
         n_samples=500,
         n_final_samples=4000,
-        lr=lr,
     )
 
 
@@ -102,7 +105,7 @@ MODES = {
             N=12,
             nets=("cw_n", "1p"),
             protocol=gallery.Protocol(
-                betas=CW_BETAS, steps_per_beta=2, warmup_steps=2, n_samples=64, n_final_samples=128, lr=1e-2
+                betas=CW_BETAS, training=gallery.fixed_steps(2, 2, 1e-2), n_samples=64, n_final_samples=128
             ),
         ),
         sk=dict(
@@ -110,7 +113,7 @@ MODES = {
             seeds=(1,),
             nets=("sk_rs",),
             protocol=gallery.Protocol(
-                betas=(SK_BETA,), steps_per_beta=2, warmup_steps=2, n_samples=64, n_final_samples=128, lr=1e-2
+                betas=(SK_BETA,), training=gallery.fixed_steps(2, 2, 1e-2), n_samples=64, n_final_samples=128
             ),
         ),
     ),
@@ -136,7 +139,18 @@ MODES = {
             protocol=replace(gallery.PAPER_PROTOCOL, betas=gallery.grid(0.1, 1.5, 0.05)),
         ),
     ),
+    # SK only, as the full mode runs it on one instance, with the package's default protocol
+    # (na.driver.ADAPTIVE).
+    "paper_size": dict(
+        sk=dict(
+            N=200,
+            seeds=(1,),
+            nets=("sk_rs", "sk_1rsb", "sk_2rsb", "1l", "made_23", "made_32"),
+            protocol=gallery.paper_size_protocol(gallery.grid(0.1, 1.5, 0.05)),
+        ),
+    ),
 }
+SYSTEMS = (("CW", "cw"), ("SK", "sk"))  # (system, its part of a mode); a mode may run only some
 
 
 def anneal_net(system: str, name: str, seed: int | None, part: dict, args) -> na.AnnealResult:
@@ -169,7 +183,7 @@ def anneal_net(system: str, name: str, seed: int | None, part: dict, args) -> na
         metadata=settings,
         show_progress="table" if args.mode == "smoke" else True,
         **protocol.anneal_options(overlaps=True),
-        **gallery.resume_options(args.out, tag, checkpoint_every=200 if args.mode == "full" else None),
+        **gallery.resume_options(args.out, tag, checkpoint_every=gallery.checkpoint_every(args.mode)),
     )
 
 
@@ -205,7 +219,7 @@ def published() -> dict:
 
 
 def main(argv=None):
-    args = gallery.parse_args(__doc__, NAME, argv)
+    args = gallery.parse_args(__doc__, NAME, argv, paper_size=True)
     mode = MODES[args.mode]
     clock = gallery.Clock()
     paper = published()
@@ -213,10 +227,10 @@ def main(argv=None):
     writer = gallery.RowWriter(
         os.path.join(args.out, f"{NAME}.csv"), ["system", "N", "beta", "net", "seeds", "q", "P", "P_raw", "P_paper"]
     )
-    panels = [("CW", b) for b in CW_BETAS] + [("SK", SK_BETA)]
+    present = [(system, mode[key]) for system, key in SYSTEMS if key in mode]
+    panels = [(system, b) for system, _ in present for b in (CW_BETAS if system == "CW" else (SK_BETA,))]
     hist, stats = {}, []
-    jobs = [("CW", name, None) for name in mode["cw"]["nets"]]
-    jobs += [("SK", name, s) for name in mode["sk"]["nets"] for s in mode["sk"]["seeds"]]
+    jobs = [(system, name, s) for system, part in present for name in part["nets"] for s in part.get("seeds", (None,))]
     runs = {}
     for k, (system, name, seed) in enumerate(jobs, 1):
         part = mode["cw" if system == "CW" else "sk"]
@@ -258,7 +272,7 @@ def main(argv=None):
         os.path.join(args.out, f"{NAME}.json"),
         {
             "mode": args.mode,
-            "settings": {s: {**mode[s], "protocol": mode[s]["protocol"].describe()} for s in ("cw", "sk")},
+            "settings": {s: {**mode[s], "protocol": mode[s]["protocol"].describe()} for _, s in SYSTEMS if s in mode},
             "precision": "the package's default: float64 parameters and log q, float32 arithmetic",
             "seconds": clock(),
             "moments": stats,
@@ -280,10 +294,13 @@ def moments(q, p) -> dict:
 
 
 def plot(hist, paper, panels, mode, args, centres, path):
-    names = list(dict.fromkeys(mode["cw"]["nets"] + mode["sk"]["nets"] + tuple(PAPER_NAMES)))
+    parts = [(system, mode[s]) for system, s in SYSTEMS if s in mode]
+    names = list(dict.fromkeys([name for _, part in parts for name in part["nets"]] + list(PAPER_NAMES)))
     colours = gallery.paired_colours(names)
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), constrained_layout=True)
-    for ax, (system, beta) in zip(axes, panels):
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(5.2 * max(len(panels), 2), 4.4), constrained_layout=True, squeeze=False
+    )
+    for ax, (system, beta) in zip(axes[0], panels):
         part = mode["cw" if system == "CW" else "sk"]
         shown = [
             name
@@ -310,8 +327,10 @@ def plot(hist, paper, panels, mode, args, centres, path):
         ax.set_xlabel(r"overlap $q$")
         ax.set_ylabel(r"$P(q)$ per bin of 0.02 (ours flip-symmetrised)")
         ax.legend(fontsize=6.5, ncol=2)
+    system, part = parts[0]  # the protocol of the first system run (CW where it is)
+    title = "Curie–Weiss" if system == "CW" else "SK"
     fig.suptitle(
-        f"Overlap distributions, Curie–Weiss in {gallery.describe_mode(args.mode, mode['cw']['protocol'])}",
+        f"Overlap distributions, {title} in {gallery.describe_mode(args.mode, part['protocol'])}",
         fontsize=8,
     )
     gallery.save_figure(fig, path, args.mode)

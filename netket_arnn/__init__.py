@@ -38,6 +38,7 @@ _ATTRIBUTES = {
     **dict.fromkeys(
         [
             "AnnealInterrupted",
+            "AnnealProtocol",
             "AnnealRecord",
             "AnnealResult",
             "ConstantBeta",
@@ -78,6 +79,7 @@ _ATTRIBUTES = {
 __all__ = [
     "ARDirectSampler",
     "AnnealInterrupted",
+    "AnnealProtocol",
     "AnnealRecord",
     "AnnealResult",
     "BoltzmannDataset",
@@ -160,6 +162,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from .data import BoltzmannDataset, pseudo_likelihood_couplings, sample_boltzmann
     from .driver import (
         AnnealInterrupted,
+        AnnealProtocol,
         AnnealRecord,
         AnnealResult,
         ConstantBeta,

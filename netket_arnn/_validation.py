@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 
-import jax
-import jax.numpy as jnp
-import netket as nk
 import numpy as np
+
+# jax and NetKet are imported inside the checks that need them: the scalar checks serve modules
+# that must load without jax (the registry, the training protocols, the command line's --help).
 
 
 def _reject_non_number(value, name: str, what: str) -> None:
@@ -116,6 +116,9 @@ def check_spin_configurations(x, n_sites: int, name: str = "x"):
     if len(shape) == 0 or shape[-1] != n_sites:
         got = "a scalar" if len(shape) == 0 else f"{shape[-1]} spins on its last axis (shape {shape})"
         raise ValueError(f"{name} must have shape (..., {n_sites}) for the N = {n_sites} system, got {got}")
+    import jax
+    import jax.numpy as jnp
+
     if isinstance(x, jax.core.Tracer) or np.size(x) == 0:
         return x
     # Checked where the data lives: device arrays on the device, host arrays on the host.
@@ -134,6 +137,8 @@ def check_spin_configurations(x, n_sites: int, name: str = "x"):
 
 def check_spin_hilbert(hilbert, n_sites: int | None = None) -> None:
     """Raise unless ``hilbert`` is an unconstrained ``Spin(0.5, N)`` of the right size."""
+    import netket as nk
+
     if not isinstance(hilbert, nk.hilbert.Spin):
         raise TypeError(f"expected an nk.hilbert.Spin(0.5, N) Hilbert space, got {type(hilbert).__name__}")
     if hilbert.local_size != 2:
@@ -174,6 +179,8 @@ def check_scale(value, name: str, *, allow_none: bool = False) -> float | None:
 
 def check_float_dtype(dtype, name: str = "param_dtype"):
     """Return ``dtype`` as a ``jnp.dtype`` after checking it is a real floating type."""
+    import jax.numpy as jnp
+
     dtype = jnp.dtype(dtype)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise TypeError(f"{name} must be a real floating dtype (float32 or float64), got {dtype}")

@@ -16,7 +16,21 @@ from netket_arnn import cli, models, registry
 from netket_arnn.cli import anneal as anneal_command
 from netket_arnn.cli import fit as fit_command
 
-TINY = ["--steps-per-beta", "3", "--warmup-steps", "2", "--n-samples", "64", "--final-samples", "128", "--quiet"]
+TINY = [
+    "--protocol",
+    "paper",
+    "--lr",
+    "1e-2",
+    "--steps-per-beta",
+    "3",
+    "--warmup-steps",
+    "2",
+    "--n-samples",
+    "64",
+    "--final-samples",
+    "128",
+    "--quiet",
+]
 
 
 def _main(argv, capsys):
@@ -91,6 +105,30 @@ def test_no_argument_runs_the_default_anneal_job(monkeypatch):
     assert sized.n == 30
 
 
+def test_protocol_is_the_adaptive_default_with_single_values_changed(tmp_path, capsys):
+    parser = cli.build_parser()
+    args = parser.parse_args(["anneal"])
+    assert args.protocol == "adaptive" and anneal_command.protocol_of(args) is na.driver.ADAPTIVE
+    changed = anneal_command.protocol_of(
+        parser.parse_args(["anneal", "--protocol", "paper", "--steps-per-beta", "7", "--lr", "0.02", "--window", "0"])
+    )
+    assert changed.name == "paper (modified)" and changed.max_steps == 7 and changed.learning_rate == 0.02
+    assert changed.warmup_steps == na.driver.PAPER.warmup_steps and changed.convergence is None
+    windowed = anneal_command.protocol_of(parser.parse_args(["anneal", "--window", "5"]))
+    assert windowed.convergence.window == 5 and windowed.settle_steps == na.driver.ADAPTIVE.settle_steps
+    # the run records the protocol it used, and uses it
+    out = tmp_path / "p"
+    argv = ["anneal", "--n", "6", "--models", "1p", "--betas", "0.5", "1.0", "--n-samples", "32"]
+    argv += ["--final-samples", "64", "--quiet", "--no-plot", "--steps-per-beta", "4", "--warmup-steps", "1"]
+    assert _main([*argv, "--out", str(out)], capsys)[0] == 0
+    data = json.loads((out / "anneal.json").read_text())
+    used = anneal_command.protocol_of(parser.parse_args(argv))
+    assert data["protocol"] == json.loads(json.dumps(used.settings()))
+    assert data["runs"]["1p"]["metadata"]["protocol"]["name"] == "adaptive (modified)"
+    steps = [r["steps"] for r in data["runs"]["1p"]["records"]]
+    assert steps == [1 + 4 + used.settle_steps, 4 + used.settle_steps]  # window 20 > 4 steps: never converged
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["anneal", "--help"], ["reference", "--help"], ["fit", "--help"]])
 def test_help_shows_the_defaults(argv, capsys):
     with pytest.raises(SystemExit) as info:
@@ -99,8 +137,13 @@ def test_help_shows_the_defaults(argv, capsys):
     text = capsys.readouterr().out
     assert "``" not in text and ":func:" not in text and ":meth:" not in text  # no reStructuredText markup
     if argv[0] == "anneal":
-        for shown in ("(default: 100)", "(default: 300)", "(default: 0.01)", "(default: 50)", "(default: cw)"):
+        for shown in ("(default: adaptive)", "(default: 50)", "(default: cw)"):
             assert shown in text, shown
+        flat = " ".join(text.split())
+        for name, p in (("adaptive", na.driver.ADAPTIVE), ("paper", na.driver.PAPER)):
+            for value in (p.max_steps, p.warmup_steps, p.learning_rate):
+                assert f"{value:g} {name}" in flat, (name, value)
+        assert "(default: None)" not in text
     if argv[0] in ("anneal", "fit"):
         assert "--param-dtype {float64,float32}" in text and "(default: float64)" in text
         assert "(default: float32)" in text and "Changed meaning" in " ".join(text.split())
@@ -272,6 +315,8 @@ def test_systems_from_the_command_line(tmp_path):
         (["--system", "sk", "--n", "6", "--models", "cw_inf"], "Curie"),
         (["--n", "6", "--betas", "0.5", "0.4", "0.6"], "strictly"),
         (["--system", "sk", "--n", "30", "--models", "h2"], "H2ARNN"),
+        (["--patience", "5"], "--patience is gone"),
+        (["--window", "1"], "window must be >= 2"),
     ],
 )
 def test_domain_errors_are_one_line_and_exit_2(argv, message, tmp_path, capsys):

@@ -16,7 +16,13 @@ _DTYPES = ("float64", "float32")
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows every option's default, and the description as written."""
+    """Shows every option's default (an option without one says in its help what it falls back to),
+    and the description as written."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
 
 
 _ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`(~?)([^`]+)`")  # :func:`~netket_arnn.x.y` -> y

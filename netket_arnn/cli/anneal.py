@@ -37,6 +37,7 @@ import zlib
 
 from .. import registry
 from .._provenance import provenance
+from ..protocols import AnnealProtocol, Convergence, get_protocol, protocol_names
 from ._args import (
     HelpFormatter,
     add_plugin_argument,
@@ -113,22 +114,47 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar=("START", "STOP", "STEP"),
         help="β grid (the paper used 0.1 2.0 0.05)",
     )
-    g.add_argument("--steps-per-beta", type=non_negative_int, default=100, help="training steps at every β")
-    g.add_argument("--warmup-steps", type=non_negative_int, default=300, help="extra steps at the first β")
     g.add_argument(
-        "--patience",
-        type=non_negative_int,
-        default=0,
-        help="stop a β early after this many steps without improvement of the windowed f (0: off)",
+        "--protocol",
+        choices=protocol_names(),
+        default="adaptive",
+        help="training protocol: 'adaptive' (steps per β set by a convergence test, then a decaying learning "
+        "rate) or 'paper' (arXiv:2302.08347: Adam 1e-3, 5000 warm-up steps, 1020 steps per β); the options "
+        "below change single values of it",
     )
-    g.add_argument("--window", type=positive_int, default=20, help="smoothing window of --patience")
+    g.add_argument(
+        "--steps-per-beta",
+        type=non_negative_int,
+        default=None,
+        help=f"(most) steps at every β (default: the protocol's, {_by_protocol('max_steps')})",
+    )
+    g.add_argument(
+        "--warmup-steps",
+        type=non_negative_int,
+        default=None,
+        help=f"extra steps at the first β (default: the protocol's, {_by_protocol('warmup_steps')})",
+    )
+    g.add_argument(
+        "--window",
+        type=non_negative_int,
+        default=None,
+        help="steps per window of the convergence test that ends a β (0: no test; default: the protocol's, "
+        + ", ".join(f"{p.convergence.window if p.convergence else 0} {n}" for n, p in _PROTOCOLS.items())
+        + ")",
+    )
+    g.add_argument("--patience", type=non_negative_int, default=None, help=argparse.SUPPRESS)
     g.add_argument("--n-samples", type=at_least_two, default=1000, help="samples per training step")
     g.add_argument("--final-samples", type=at_least_two, default=5000, help="fresh samples for each β's estimates")
     g.add_argument(
         "--chunk-size", type=positive_int, default=None, help="samples per batched pass (None: chosen per model)"
     )
     g.add_argument("--optimizer", choices=["adam", "sgd"], default="adam", help="optax optimizer")
-    g.add_argument("--lr", type=positive_float, default=1e-2, help="learning rate (the paper: Adam 1e-3)")
+    g.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help=f"learning rate (default: the protocol's, {_by_protocol('learning_rate')})",
+    )
     g.add_argument("--sr", type=positive_float, default=None, metavar="DIAG_SHIFT", help="precondition with SR")
     g.add_argument("--on-nan", choices=["raise", "rollback"], default="raise", help="when f[q] stops being finite")
     g.add_argument(
@@ -189,6 +215,48 @@ def model_seeds(name: str, init_seed: int) -> dict:
     }
 
 
+_PROTOCOLS = {name: get_protocol(name) for name in protocol_names()}
+
+
+def _by_protocol(field: str) -> str:
+    return ", ".join(f"{getattr(p, field):g} {name}" for name, p in _PROTOCOLS.items())
+
+
+def protocol_of(args) -> AnnealProtocol:
+    """The training protocol of ``--protocol``, with the values the other protocol options change."""
+    base = get_protocol(args.protocol)
+    changes = {}
+    if args.steps_per_beta is not None:
+        changes["max_steps"] = args.steps_per_beta
+        changes["min_steps"] = None if base.convergence is not None else args.steps_per_beta
+    if args.warmup_steps is not None:
+        changes["warmup_steps"] = args.warmup_steps
+    if args.lr is not None:
+        changes["learning_rate"] = args.lr
+    if args.optimizer != base.optimizer:
+        changes["optimizer"] = args.optimizer
+    if args.window is not None:
+        changes["convergence"] = None if args.window == 0 else Convergence(window=args.window)
+        changes["min_steps"] = None
+    if not changes:
+        return base
+    try:
+        return base.replace(name=f"{base.name} (modified)", **changes)
+    except ValueError as error:
+        raise SystemExit(f"netket-arnn anneal: error: --protocol {base.name} with these options: {error}") from None
+
+
+def _describe_protocol(protocol: AnnealProtocol) -> str:
+    rule = protocol.convergence
+    search = (
+        f"{protocol.max_steps} steps per β"
+        if rule is None
+        else f"{protocol.settings()['min_steps']}-{protocol.max_steps} steps per β (convergence window {rule.window})"
+    )
+    settle = f" + {protocol.settle_steps} settling" if protocol.settle_steps else ""
+    return f"{search}{settle}, {protocol.warmup_steps} warm-up, {protocol.optimizer} {protocol.learning_rate:g}"
+
+
 def critical_beta(H) -> float | None:
     """The β of the phase transition of ``H`` where it is known from its metadata, else None.
 
@@ -224,6 +292,11 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def _run(args) -> int:
+    if getattr(args, "patience", None):
+        raise ValueError(
+            "--patience is gone: a β now ends when the protocol's convergence test says f[q] has stopped "
+            "decreasing (--protocol adaptive, the default; --window sets its window, --window 0 turns it off)"
+        )
     fresh = args.resume is None
     if fresh:
         args.out = claim_folder(args.out, DEFAULT_OUT, OWNED, overwrite=args.overwrite, command=NAME)
@@ -241,7 +314,8 @@ def _run(args) -> int:
         "plugins": list(args.plugin),
         "precision": precision(args),
         "seeds": {name: model_seeds(name, args.init_seed) for name in names},
-        "optimizer": {"name": args.optimizer, "learning_rate": args.lr},
+        "optimizer": {"name": args.optimizer, "learning_rate": protocol_of(args).learning_rate},
+        "protocol": protocol_of(args).settings(),
         "preconditioner": None if args.sr is None else {"name": "SR", "diag_shift": args.sr},
         "provenance": provenance(**precision(args)),
         "summary": {},
@@ -331,7 +405,8 @@ def _setup(args, payload, say):
     betas = betas_of(args)
     from ..driver import StepwiseBeta
 
-    StepwiseBeta(betas, args.steps_per_beta, args.warmup_steps)  # a grid out of order fails here, not mid-run
+    protocol = protocol_of(args)
+    StepwiseBeta(betas, protocol.max_steps, protocol.warmup_steps)  # a grid out of order fails here, not mid-run
     # Build every model first: an impossible combination fails before any training.
     models = {name: registry.build_net(name, H, betas[0], **jax_precision(args)) for name in args.models}
     payload["system"] = {
@@ -381,9 +456,8 @@ def _remove_own(out, created) -> None:
 
 def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
     import netket as nk
-    import optax
 
-    from ..driver import Checkpointing, FinalEstimates, PlateauStopping, anneal
+    from ..driver import Checkpointing, FinalEstimates, anneal
     from ..sampling import ARDirectSampler
 
     net = registry.get_net(name)
@@ -400,12 +474,11 @@ def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
         chunk_size=chunk,
     )
     trained = net.beta_stage == "train"
+    protocol = protocol_of(args)
     say(
         f"\n== {name}: {net.description}; {vstate.n_parameters} parameters"
-        + (f"; {args.steps_per_beta} steps per β, {args.warmup_steps} warm-up" if trained else "")
+        + (f"; protocol {protocol.name}: {_describe_protocol(protocol)}" if trained else "")
     )
-    factory = optax.adam if args.optimizer == "adam" else optax.sgd
-    optimizer = optax.inject_hyperparams(factory)(learning_rate=args.lr)
     checkpoint = os.path.join(args.out, "checkpoints", f"{name}.mpack")
     run_file = os.path.join(args.out, "runs", f"{name}.json")
     for folder in ("checkpoints", "runs"):
@@ -421,11 +494,8 @@ def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
         H,
         vstate,
         betas,
-        optimizer=optimizer,
+        protocol=protocol,
         preconditioner=nk.optimizer.SR(diag_shift=args.sr) if args.sr is not None else None,
-        steps_per_beta=args.steps_per_beta,
-        warmup_steps=args.warmup_steps,
-        early_stopping=PlateauStopping(patience=args.patience, window=args.window) if args.patience else None,
         stage=net.beta_stage,
         estimates=FinalEstimates(
             n_samples=args.final_samples, overlaps=args.overlaps, unbiased_samples=args.unbiased_samples
@@ -439,7 +509,7 @@ def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
             "label": net.label,
             "system": label,
             "optimizer_name": args.optimizer,
-            "learning_rate": args.lr,
+            "learning_rate": protocol.learning_rate,
             **precision(args),
             "seeds": seeds,
             "provenance": payload["provenance"],

@@ -6,12 +6,14 @@ samples), :mod:`.annealing` (the protocol),
 :mod:`.callbacks` (early stopping), :mod:`.schedules` (β as a function of the step),
 :mod:`.divergence` (non-finite steps), :mod:`.stages` (what happens at each β: train, exact
 variables, re-build), :mod:`.options` (the option groups of ``anneal`` and the per-β observables),
+:mod:`.protocols` (the training protocols: steps, learning rate and stopping rule per β),
 :mod:`.core` (what both drivers share: log q, the fused-gradient dispatch, the finite check,
 serialisation), :mod:`.max_likelihood` (maximum-likelihood training on data).
 """
 
+from ..protocols import ADAPTIVE, PAPER, AnnealProtocol, Convergence, get_protocol, protocol_names
 from .annealing import AnnealInterrupted, ESSWarning, anneal
-from .callbacks import PlateauStopping
+from .callbacks import BetaSteps, PlateauStopping
 from .divergence import DivergenceError, RollbackWarning
 from .estimator import free_energy_and_grad, has_fused_gradient
 from .free_energy import VariationalFreeEnergy
@@ -22,6 +24,13 @@ from .schedules import ConstantBeta, LinearBeta, StepwiseBeta, beta_grid
 from .stages import BetaStage, Rebuild, SetExactVariables, Train
 
 __all__ = [
+    "ADAPTIVE",
+    "PAPER",
+    "AnnealProtocol",
+    "BetaSteps",
+    "Convergence",
+    "get_protocol",
+    "protocol_names",
     "AnnealInterrupted",
     "AnnealRecord",
     "AnnealResult",

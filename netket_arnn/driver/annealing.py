@@ -32,7 +32,9 @@ from netket.utils import struct
 
 from .. import exact as exact_module
 from .._provenance import provenance
+from ..models import hooks
 from ..observables import estimate, relative_error
+from ..protocols import AnnealProtocol, get_protocol
 from ..sampling.proposal import unbiased_observables
 from .callbacks import callback_state, fresh_copy, restore_callback_state
 from .checkpoint import check_signature, dumps, load_checkpoint, run_signature, save_checkpoint
@@ -64,8 +66,9 @@ def anneal(
     *,
     optimizer=None,
     preconditioner=None,
-    steps_per_beta: int = 1000,
-    warmup_steps: int = 0,
+    protocol: AnnealProtocol | str | None = None,
+    steps_per_beta: int | None = None,
+    warmup_steps: int | None = None,
     early_stopping: nk.callbacks.AbstractCallback | None = None,
     stage: BetaStage | str | None = None,
     estimates: FinalEstimates | None = None,
@@ -96,10 +99,16 @@ def anneal(
             (heating); see :class:`~netket_arnn.driver.StepwiseBeta`.
         optimizer: an optax optimizer; default Adam with learning rate 1e-3 (the paper's), built
             with ``optax.inject_hyperparams`` so that its settings are recorded. Its state is
-            carried over from one β to the next.
+            carried over from one β to the next. With a ``protocol``: the protocol's Adam.
         preconditioner: e.g. ``nk.optimizer.SR(diag_shift=1e-3)``.
-        steps_per_beta: (maximum) number of steps at every β (>= 0).
-        warmup_steps: extra steps at the first β (>= 0).
+        protocol: a training protocol (:mod:`netket_arnn.protocols`): ``"paper"``,
+            ``"adaptive"`` or an :class:`~netket_arnn.driver.AnnealProtocol`. It sets the steps
+            at every β, when a β is done and the learning rate along the way, and replaces
+            ``steps_per_beta``, ``warmup_steps`` and ``early_stopping`` (an error if both are
+            given); the state's own ``n_samples`` is used.
+        steps_per_beta: without a protocol, the (maximum) number of steps at every β (>= 0,
+            default 1000).
+        warmup_steps: without a protocol, extra steps at the first β (>= 0, default 0).
         early_stopping: a callback that may end the steps at a β early, e.g.
             :class:`~netket_arnn.driver.PlateauStopping` or ``nk.callbacks.EarlyStopping``; every β
             gets a fresh copy of it (NetKet's callbacks keep their counters across runs).
@@ -149,7 +158,29 @@ def anneal(
     than 1% and five error bars.
     """
     stage, estimates, checkpointing = _from_deprecated(deprecated, stage, estimates, checkpointing)
-    plan = StepwiseBeta(betas, steps_per_beta, warmup_steps)
+    if protocol is not None:
+        protocol = get_protocol(protocol)
+        given = [
+            n
+            for n, v in (
+                ("steps_per_beta", steps_per_beta),
+                ("warmup_steps", warmup_steps),
+                ("early_stopping", early_stopping),
+                ("optimizer", optimizer),
+            )
+            if v is not None
+        ]
+        if given:
+            raise TypeError(
+                f"protocol={protocol.name!r} sets the steps, the stopping rule and the optimizer; "
+                f"do not also pass {', '.join(given)} (make an AnnealProtocol with the values you want)"
+            )
+        plan = StepwiseBeta(betas, protocol.max_steps + protocol.settle_steps, protocol.warmup_steps)
+        optimizer = protocol.build_optimizer()
+    else:
+        plan = StepwiseBeta(
+            betas, 1000 if steps_per_beta is None else steps_per_beta, 0 if warmup_steps is None else warmup_steps
+        )
     if show_progress not in (True, False, "table"):
         raise ValueError(f"show_progress must be True, False or 'table', got {show_progress!r}")
     if jax.process_index() != 0:
@@ -192,6 +223,7 @@ def anneal(
             "steps_per_beta": plan.steps_per_beta,
             "warmup_steps": plan.warmup_steps,
             "stage": stage.name,
+            "protocol": None if protocol is None else protocol.settings(),
             "estimates": estimates.settings(),
             "precision": precision_of(model),
             "optimizer": opt_settings,
@@ -207,7 +239,11 @@ def anneal(
         optimizer=opt_settings,
         preconditioner=preconditioner if stage.trains else None,
         plan=plan,
-        settings={"stage": stage.name, "n_final_samples": n_final},
+        settings={
+            "stage": stage.name,
+            "n_final_samples": n_final,
+            **({} if protocol is None else {"protocol": protocol.settings()}),
+        },
     )
     checkpoint = None if checkpointing is None else checkpointing.path
     checkpoint_every = None if checkpointing is None else checkpointing.every
@@ -256,10 +292,21 @@ def anneal(
         for k in range(start, len(plan.betas)):
             beta = plan.betas[k]
             clock = time.perf_counter() - (elapsed if k == start else 0.0)
+            resumed_mid_beta = k == start and steps_done > 0
+            fresh_run = k == 0 and not resumed_mid_beta
+            if protocol is not None and protocol.physics_start and fresh_run and stage.trains:
+                variational_state.parameters = hooks.start_at(model, variational_state.parameters, beta)
+            if protocol is not None and protocol.shift_start and k > 0 and stage.trains and not resumed_mid_beta:
+                variational_state.parameters = hooks.shift_to_beta(
+                    model, variational_state.parameters, plan.betas[k - 1], beta
+                )
             driver.beta = beta
             steps = 0
             if stage.trains:
-                stopper = None if early_stopping is None else fresh_copy(early_stopping)
+                if protocol is not None:
+                    stopper = protocol.steps_callback(k)
+                else:
+                    stopper = None if early_stopping is None else fresh_copy(early_stopping)
                 if stopper is not None and k == start and stop_state:
                     stopper = restore_callback_state(stopper, stop_state)
                 first = driver.step_count - (steps_done if k == start else 0)
@@ -290,6 +337,8 @@ def anneal(
                 on_record(record)
     except KeyboardInterrupt:
         raise AnnealInterrupted(result, _interrupted_message(result, checkpoint)) from None
+    finally:
+        driver.learning_rate_factor = 1.0  # a protocol's schedule ends with the run
     return result
 
 

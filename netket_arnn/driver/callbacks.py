@@ -1,4 +1,5 @@
-r"""Callbacks for the free-energy driver: a plateau rule for ending the steps at one β.
+r"""Callbacks for the free-energy driver: a plateau rule for ending the steps at one β, and the
+callback that runs a training protocol's phases at one β (:class:`BetaSteps`).
 
 Like NetKet's own callbacks (:class:`netket.callbacks.EarlyStopping`), a callback here keeps
 its state from one ``run`` to the next; :func:`~netket_arnn.driver.anneal` gives every β a
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Any
 
 import flax.serialization
 import netket as nk
@@ -18,7 +20,7 @@ from netket.utils import struct
 
 from .._validation import check_non_negative_int, check_positive_int, check_real
 
-__all__ = ["PlateauStopping", "callback_state", "fresh_copy", "restore_callback_state"]
+__all__ = ["BetaSteps", "PlateauStopping", "callback_state", "fresh_copy", "restore_callback_state"]
 
 
 class _PlateauReached(nk.callbacks.RunFinished):
@@ -96,6 +98,87 @@ class PlateauStopping(nk.callbacks.AbstractCallback, mutable=True):
         self._recent = [float(v) for v in np.asarray(state["recent"]).ravel()]
         self._seen, self._since_best = int(state["seen"]), int(state["since_best"])
         self._best = float(state["best"])
+
+
+class _SearchAndSettleDone(nk.callbacks.RunFinished):
+    """Ends one β's run quietly (a RunFinished is not reported as an early stop)."""
+
+
+class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
+    """Runs the search and settle phases of one β (made by :meth:`AnnealProtocol.steps_callback`).
+
+    Before every step it sets the driver's ``learning_rate_factor``; it ends the run (before
+    the next step, so every counted step was applied) once the settle phase is done. Its state
+    (:meth:`state_dict`) goes into :func:`~netket_arnn.driver.anneal`'s checkpoints, so a resumed
+    β continues where it stopped.
+    """
+
+    protocol: Any = struct.field(pytree_node=False)
+    min_steps: int = struct.field(pytree_node=False)
+    max_steps: int = struct.field(pytree_node=False)
+    ramp: bool = struct.field(pytree_node=False)
+    _values: list = struct.field(pytree_node=False, serialize=False)
+    _searched: int = struct.field(pytree_node=False, serialize=False)
+    _settled: int = struct.field(pytree_node=False, serialize=False)
+
+    def __init__(self, protocol, min_steps: int, max_steps: int, ramp: bool = False):
+        self.protocol, self.min_steps, self.max_steps, self.ramp = protocol, min_steps, max_steps, bool(ramp)
+        self._values, self._searched, self._settled = [], 0, -1
+
+    @property
+    def searched(self) -> int:
+        """Steps of the search phase done so far."""
+        return self._searched
+
+    @property
+    def settling(self) -> bool:
+        """Whether the search phase has ended."""
+        return self._settled >= 0
+
+    def _search_done(self) -> bool:
+        if self._searched >= self.max_steps:
+            return True
+        rule = self.protocol.convergence
+        return rule is not None and self._searched >= self.min_steps and rule.converged(self._values)
+
+    def on_step_start(self, step, log_data, driver):
+        if self._settled < 0 and self._search_done():
+            self._settled = 0
+        if self._settled >= self.protocol.settle_steps:
+            driver.learning_rate_factor = 1.0
+            raise _SearchAndSettleDone(f"β done after {self._searched} + {self._settled} steps")
+        if self._settled >= 0:
+            factor = self.protocol.learning_rate_factor(self._settled)
+        else:
+            factor = self.protocol.ramp_factor(self._searched) if self.ramp else 1.0
+        driver.learning_rate_factor = factor
+
+    def on_step_end(self, step, log_data, driver):
+        if self._settled >= 0:
+            self._settled += 1
+            return
+        self._searched += 1
+        rule = self.protocol.convergence
+        if rule is not None:
+            f = float(np.real(log_data[driver._loss_name].mean))
+            self._values = [*self._values[-(2 * rule.window - 1) :], f]
+
+    @property
+    def callback_order(self) -> int:
+        return 100  # after loggers, like NetKet's own stopping callbacks
+
+    def state_dict(self) -> dict:
+        """The counters and the recent values, as plain values (for checkpoints)."""
+        return {
+            "values": np.asarray(self._values, dtype=np.float64),
+            "searched": self._searched,
+            "settled": self._settled,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` in place."""
+        self._values = [float(v) for v in np.asarray(state["values"]).ravel()]
+        self._searched, self._settled = int(state["searched"]), int(state["settled"])
 
 
 def fresh_copy(callback):

@@ -96,6 +96,7 @@ class VariationalFreeEnergy(SerializableDriver, AbstractOptimizationDriver):
     _max_rollbacks: int = struct.field(pytree_node=False, serialize=False, default=3)
     _rollbacks: int = struct.field(pytree_node=False, serialize=True, default=0)
     _update_scale: float = struct.field(pytree_node=False, serialize=True, default=1.0)
+    learning_rate_factor: float = struct.field(pytree_node=False, serialize=False, default=1.0)
     _last_good: Any = struct.field(pytree_node=False, serialize=False, default=None)
     _last_finite: Any = struct.field(pytree_node=False, serialize=False, default=None)
     _problem: str | None = struct.field(pytree_node=False, serialize=False, default=None)
@@ -118,6 +119,7 @@ class VariationalFreeEnergy(SerializableDriver, AbstractOptimizationDriver):
         super().__init__(variational_state, optimizer, minimized_quantity_name="free_energy_per_spin")
         self._on_nan, self._max_rollbacks = on_nan, max_rollbacks
         self._rollbacks, self._update_scale = 0, 1.0
+        self.learning_rate_factor = 1.0
         self._last_good, self._last_finite, self._problem = None, None, None
         self._ham = hamiltonian
         self.preconditioner = preconditioner
@@ -223,16 +225,23 @@ class VariationalFreeEnergy(SerializableDriver, AbstractOptimizationDriver):
         )
 
     def update_parameters(self, dp):
-        """Apply the optimizer; after rollbacks its updates are scaled by :attr:`update_scale`."""
-        if self._update_scale == 1.0:
+        """Apply the optimizer, its updates scaled by :attr:`update_scale` times :attr:`learning_rate_factor`."""
+        scale = self._update_scale * float(self.learning_rate_factor)
+        if scale == 1.0:
             return super().update_parameters(dp)
         self._optimizer_state, self.state.parameters = apply_scaled_gradient(
-            self._optimizer.update, self._optimizer_state, dp, self.state.parameters, self._update_scale
+            self._optimizer.update, self._optimizer_state, dp, self.state.parameters, scale
         )
 
     @property
     def update_scale(self) -> float:
-        """Factor applied to the optimizer's updates: 1, halved by every rollback."""
+        """Factor applied to the optimizer's updates by the rollbacks: 1, halved by every rollback.
+
+        The updates are also multiplied by :attr:`learning_rate_factor` (default 1), which a
+        training protocol (:class:`~netket_arnn.driver.AnnealProtocol`) sets before every step
+        to follow its learning-rate schedule. For optimizers whose update is proportional to
+        the learning rate (SGD, Adam, ...) both are a change of the learning rate.
+        """
         return self._update_scale
 
     @property

@@ -26,9 +26,12 @@ from .hooks import (
     DirectSampling,
     ExactVariables,
     FusedLogProbVJP,
+    StartParams,
     direct_sampler_of,
     exact_variables_at,
     fused_log_prob_vjp_of,
+    shift_to_beta,
+    start_at,
 )
 from .log_prob import chunked_log_prob, log_prob, machine_pow_of
 from .made_baseline import MADE, made, made_n_params, made_width_for, paper_activation
@@ -57,6 +60,7 @@ __all__ = [
     "PhysicsARNN",
     "SingleLayerARNN",
     "SpinGlassARNN",
+    "StartParams",
     "check_precision",
     "curie_weiss_exact_parameters",
     "direct_sampler_of",
@@ -67,5 +71,7 @@ __all__ = [
     "made_width_for",
     "paper_activation",
     "saddle_point_magnetisation",
+    "shift_to_beta",
     "spin_glass_n_params",
+    "start_at",
 ]

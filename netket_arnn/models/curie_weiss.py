@@ -355,17 +355,9 @@ class CurieWeissInfARNN(PhysicsARNN):
         if self.start == "saddle":
 
             def init(name):  # evaluated only when the variables are initialised
-                def start(_):
-                    m = saddle_point_magnetisation(self.beta, self.J)
-                    n_i = n - 1 - np.arange(n)
-                    values = {
-                        "b0": 2.0 * self.beta * self.h,
-                        "w0": 2.0 * self.beta * self.J / n,
-                        "w1": 2.0 * self.beta * self.J * m * n_i / n,
-                    }
-                    return jnp.asarray(values[name]).astype(dtype)
-
-                return start
+                # a constant built by a traced op: inside a sharded init a concrete array would keep
+                # its single-device placement
+                return lambda _: jnp.zeros((), dtype) + jnp.asarray(self.start_params(self.beta)[name], dtype)
 
         else:
             shapes = {"b0": (), "w0": (), "w1": (n,)}
@@ -373,6 +365,17 @@ class CurieWeissInfARNN(PhysicsARNN):
         self.b0 = self.param("b0", init("b0"))
         self.w0 = self.param("w0", init("w0"))
         self.w1 = self.param("w1", init("w1"))
+
+    def start_params(self, beta: float) -> dict:
+        """The saddle-point start at ``beta`` (the class doc): ``b0, w0, w1`` as float64 NumPy arrays."""
+        beta, n = check_beta(beta), self.hilbert.size
+        m = saddle_point_magnetisation(beta, self.J)
+        n_i = n - 1 - np.arange(n)
+        return {
+            "b0": np.asarray(2.0 * beta * self.h),
+            "w0": np.asarray(2.0 * beta * self.J / n),
+            "w1": 2.0 * beta * self.J * m * n_i / n,
+        }
 
     def site_logits(self, xi, index):
         M = xi[:, 0]
@@ -431,9 +434,13 @@ class OneParameterARNN(PhysicsARNN):
         if self.start == "random":
             init = lambda key: normal(self.init_scale)(key, (n,), dtype)  # noqa: E731
         else:
-            value = 2.0 * self.beta * self.J / n if self.start == "mean_field" else 0.0
+            value = float(self.start_params(self.beta)["w"][0]) if self.start == "mean_field" else 0.0
             init = lambda _: jnp.full((n,), value, dtype=dtype)  # noqa: E731
         self.w = self.param("w", init)
+
+    def start_params(self, beta: float) -> dict:
+        """The mean-field start at ``beta``, :math:`w_i = 2\\beta J/N` (float64 NumPy), whatever ``start`` is."""
+        return {"w": np.full(self.hilbert.size, 2.0 * check_beta(beta) * self.J / self.hilbert.size)}
 
     def site_logits(self, xi, index):
         return self.compute(self.w[index]) * xi[:, 0]

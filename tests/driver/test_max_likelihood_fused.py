@@ -23,7 +23,7 @@ BETA = 1.0
 
 
 def _state(H, **kwargs):
-    model = SpinGlassARNN.from_hamiltonian(H, BETA, 1, **kwargs)
+    model = SpinGlassARNN.from_hamiltonian(H, BETA, 1, **{"start": "random", **kwargs})
     return nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=16, seed=0)
 
 

@@ -59,7 +59,14 @@ CASES = {
     "1L": (_SK, lambda dt: SingleLayerARNN.from_hamiltonian(_SK, BETA, param_dtype=dt, dtype=dt), False),
     "SK_RS": (
         _SK,
-        lambda dt: SpinGlassARNN.from_hamiltonian(_SK, BETA, k=0, init_scale=0.3, param_dtype=dt, dtype=dt),
+        lambda dt: SpinGlassARNN.from_hamiltonian(
+            _SK, BETA, k=0, init_scale=0.3, start="random", param_dtype=dt, dtype=dt
+        ),
+        False,
+    ),
+    "SK_1RSB-decoupled": (
+        _SK,
+        lambda dt: SpinGlassARNN.from_hamiltonian(_SK, BETA, k=1, start="decoupled", param_dtype=dt, dtype=dt),
         False,
     ),
     "SK_2RSB-learned": (
@@ -71,13 +78,15 @@ CASES = {
     ),
     "SK_1RSB-sparse": (
         _EA,
-        lambda dt: SpinGlassARNN.from_hamiltonian(_EA, BETA, k=1, init_scale=0.3, param_dtype=dt, dtype=dt),
+        lambda dt: SpinGlassARNN.from_hamiltonian(
+            _EA, BETA, k=1, init_scale=0.3, start="random", param_dtype=dt, dtype=dt
+        ),
         False,
     ),
     "SK_1RSB-sparse-learned": (
         _EA,
         lambda dt: SpinGlassARNN.from_hamiltonian(
-            _EA, BETA, k=1, learn_couplings=True, init_scale=0.3, param_dtype=dt, dtype=dt
+            _EA, BETA, k=1, learn_couplings=True, init_scale=0.3, start="random", param_dtype=dt, dtype=dt
         ),
         False,
     ),

@@ -77,8 +77,16 @@ CASES = {
         lambda **p: H2ARNN.from_hamiltonian(_SK, BETA, trainable=True, learn_couplings=True, **p),
         True,
     ),
-    "SK_1RSB": (_SK, lambda **p: SpinGlassARNN.from_hamiltonian(_SK, BETA, k=1, init_scale=0.3, **p), False),
-    "SK_1RSB-sparse": (_EA, lambda **p: SpinGlassARNN.from_hamiltonian(_EA, BETA, k=1, init_scale=0.3, **p), False),
+    "SK_1RSB": (
+        _SK,
+        lambda **p: SpinGlassARNN.from_hamiltonian(_SK, BETA, k=1, init_scale=0.3, start="random", **p),
+        False,
+    ),
+    "SK_1RSB-sparse": (
+        _EA,
+        lambda **p: SpinGlassARNN.from_hamiltonian(_EA, BETA, k=1, init_scale=0.3, start="random", **p),
+        False,
+    ),
     "MADE_22": (_SK, lambda **p: made(_SK.hilbert, 2, 2, **p), False),
 }
 NAMES = list(CASES)

@@ -13,6 +13,7 @@ import netket as nk
 import numpy as np
 import optax
 import pytest
+import scipy.special
 import scipy.stats
 
 import netket_arnn as na
@@ -21,8 +22,9 @@ from netket_arnn.models.spin_glass import SpinGlassARNN, spin_glass_n_params
 from netket_arnn.nn.first_layer import fields_from_rows
 from netket_arnn.nn.sparse import frontier_layout
 
-# exactness checks run in double precision (the models' default arithmetic is float32)
-_model = functools.partial(SpinGlassARNN.from_hamiltonian, dtype=jnp.float64)
+# exactness checks run in double precision (the models' default arithmetic is float32); the
+# machinery is checked at random parameters (the decoupled start has its own tests)
+_model = functools.partial(SpinGlassARNN.from_hamiltonian, dtype=jnp.float64, start="random")
 
 
 def _sk(n, seed=2):
@@ -152,7 +154,7 @@ def test_initial_parameters_give_the_no_future_conditional():
         xi_diag = np.einsum("bii->bi", np.asarray(fields_from_rows(x, H.couplings)))
         expected = 2 * beta * (xi_diag + np.asarray(H.fields))
         np.testing.assert_allclose(_logits(model)(variables, x), expected, atol=1e-13)
-    # the default start is small and random
+    # the random start is small
     params = _init(_model(_sk(6), beta, k=1))["params"]
     assert 0 < float(jnp.std(params["w"])) < 0.05
 
@@ -458,3 +460,75 @@ def test_large_systems_run_end_to_end_with_chunk_size(which):
     energy, grad = vstate.expect_and_grad(H)
     assert np.isfinite(energy.mean)
     assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grad))
+
+
+# -- the decoupled start ----------------------------------------------------------------------
+def _star(n, seed, sparse):
+    """Couplings of site 0 to every other site only (no two later sites interact), with fields."""
+    rng = np.random.default_rng(seed)
+    J = np.zeros((n, n))
+    J[0, 1:] = rng.normal(0.0, 1.0, n - 1)
+    J = J + J.T
+    h = rng.normal(0.0, 0.5, n)
+    if sparse:
+        edges = np.array([(0, l) for l in range(1, n)])
+        return na.PairwiseIsing(nk.hilbert.Spin(0.5, n), J[0, 1:], h, edges=edges)
+    return na.from_couplings(J, h)
+
+
+def _exact_log_p(H, beta):
+    states = np.asarray(H.hilbert.all_states())
+    log_w = -beta * np.asarray(H.energy(states))
+    return states, log_w - scipy.special.logsumexp(log_w)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_decoupled_start_is_exact_when_no_two_unsampled_spins_interact(k, sparse):
+    # A star centred on the first site: given x_<i, the unsampled spins are independent, so the
+    # decoupled start is the exact conditional (up to e^-14 of the outer units' linear regime).
+    H, beta = _star(7, k, sparse), 0.8
+    model = SpinGlassARNN.from_hamiltonian(H, beta, k=k, start="decoupled", dtype=jnp.float64)
+    assert model.is_sparse == sparse
+    states, log_p = _exact_log_p(H, beta)
+    log_q = 2 * np.asarray(model.apply(_init(model), jnp.asarray(states)))
+    np.testing.assert_allclose(log_q, log_p, atol=5e-6 if k else 1e-12)
+
+
+def test_decoupled_start_is_far_closer_to_p_than_the_random_start():
+    H = _with_fields(_sk(10), 5)
+    states, log_p = _exact_log_p(H, 0.4)
+    kl = {}
+    for start in ("decoupled", "random"):
+        model = SpinGlassARNN.from_hamiltonian(H, 0.4, k=1, start=start, dtype=jnp.float64)
+        log_q = 2 * np.asarray(model.apply(_init(model), jnp.asarray(states)))
+        kl[start] = float(np.sum(np.exp(log_q) * (log_q - log_p)))
+    assert 0 <= kl["decoupled"] < kl["random"] / 10, kl
+
+
+def test_start_params_are_the_initial_parameters_and_move_with_beta():
+    for H in (_with_fields(_sk(6), 1), _with_fields(_ea(3), 2)):
+        model = SpinGlassARNN.from_hamiltonian(H, 0.7, k=1, start="decoupled")
+        params = _init(model)["params"]
+        start = model.start_params(0.7)
+        for name, value in start.items():
+            np.testing.assert_allclose(params[name], value, rtol=1e-15)
+        # the first layer's parts are proportional to β, the outer units and v do not move; with
+        # fields, the sparse pairs without units add log-cosh constants to the bias (not linear)
+        doubled = model.start_params(1.4)
+        for name in ("skip", "v") + (() if H.is_sparse else ("bias",)):
+            np.testing.assert_allclose(doubled[name], (2.0 if name != "v" else 1.0) * start[name], rtol=1e-14)
+        np.testing.assert_allclose(doubled["w"][0], 2 * start["w"][0], rtol=1e-14)
+        np.testing.assert_array_equal(doubled["b"][1], start["b"][1])
+
+
+def test_the_default_start_is_random_and_a_decoupled_start_needs_the_couplings():
+    H = _sk(6)
+    params = _init(SpinGlassARNN.from_hamiltonian(H, 0.7, k=1))["params"]
+    assert float(jnp.std(params["v"])) < 0.05  # not the decoupled -1
+    learned = SpinGlassARNN.from_hamiltonian(H, 0.7, k=1, learn_couplings=True, start="decoupled")
+    np.testing.assert_array_equal(_init(learned)["params"]["v"], -1.0)  # from H's couplings: decoupled
+    with pytest.raises(ValueError, match="start='decoupled' needs the couplings"):
+        _init(SpinGlassARNN.from_hamiltonian(H, 0.7, learn_couplings=True, couplings_init_scale=0.1, start="decoupled"))
+    with pytest.raises(ValueError, match="start must be one of 'decoupled', 'random'"):
+        SpinGlassARNN.from_hamiltonian(H, 0.7, start="exact")

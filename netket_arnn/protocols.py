@@ -1,0 +1,257 @@
+r"""Training protocols: how many steps each β gets, at which learning rate, and when a β is done.
+
+A protocol is a small immutable object that :func:`~netket_arnn.driver.anneal` (and the command
+line's ``--protocol``) takes instead of hand-set step counts. At every β of the grid the steps
+run in two phases:
+
+1. **search**: the learning rate held at :attr:`AnnealProtocol.learning_rate`, for at least
+   ``min_steps`` and at most ``max_steps`` steps (the first β adds ``warmup_steps`` to both). With
+   a :class:`Convergence` rule the phase ends as soon as the free energy has stopped decreasing
+   beyond its statistical error; without one it always runs ``max_steps``.
+2. **settle**: ``settle_steps`` steps with the learning rate decayed along a half cosine from
+   ``learning_rate`` to ``learning_rate * final_factor``. A stochastic optimizer at a constant
+   learning rate leaves the parameters fluctuating around the optimum, which raises
+   :math:`f[q]` by an amount that grows with the rate; the decay removes most of that excess
+   before the estimates of the β are taken, and the next β starts again at the full rate.
+
+Named protocols (:func:`get_protocol`):
+
+- ``"paper"``: the protocol of arXiv:2302.08347 (THEORY §6) unchanged: Adam at 1e-3, 5000
+  warm-up steps, 1020 steps at every β, no decay, no early end (with the paper's grid
+  0.1, 0.15, …, 2.0 and batch 2000: 44,780 steps, 8.96e7 samples);
+- ``"adaptive"``: the package's default (see :data:`ADAPTIVE` for its values and the training guide
+  for the measurements that chose them): the physics start of the model and its shift from β to
+  β, a convergence test per β and a settle phase, for at most a tenth of the paper's training
+  samples on its grid.
+
+This module imports neither jax nor NetKet (the command line names protocols before jax starts);
+the callback that runs a protocol's steps is :class:`~netket_arnn.driver.BetaSteps`.
+
+The learning rate is applied as a factor on the optimizer's updates
+(:attr:`~netket_arnn.driver.VariationalFreeEnergy.learning_rate_factor`), so any optax
+optimizer whose update is proportional to its learning rate works, and its state is the same
+object across the β grid (the optimizer state carries over from one β to the next).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ._validation import check_non_negative_int, check_positive_int, check_real
+
+__all__ = ["ADAPTIVE", "PAPER", "AnnealProtocol", "Convergence", "get_protocol", "protocol_names"]
+
+
+@dataclass(frozen=True)
+class Convergence:
+    r"""Has the free energy stopped decreasing? A two-window test on the per-step :math:`f[q]`.
+
+    With :math:`\bar f_1` and :math:`\bar f_2` the means of the per-step :math:`f[q]` over the
+    ``window`` steps before the last ``window`` and over the last ``window``, and :math:`s_1, s_2`
+    their sample standard deviations, the β has converged when the decrease is within
+    ``tolerance`` standard errors of zero:
+
+    .. math:: \bar f_1 - \bar f_2 \le \text{tolerance}\,\sqrt{(s_1^2 + s_2^2)/w}.
+
+    The spread of the per-step values holds both the Monte Carlo noise of each step's estimate
+    and the optimizer's fluctuations, so the test needs no separate error model. A larger
+    ``window`` sees slower drifts (and costs at least ``2 * window`` steps per β); a larger
+    ``tolerance`` stops earlier.
+
+    Args:
+        window: steps per window (>= 2).
+        tolerance: standard errors of the decrease that still count as "no decrease" (> 0).
+    """
+
+    window: int = 50
+    tolerance: float = 1.0
+
+    def __post_init__(self):
+        window = check_positive_int(self.window, "window")
+        if window < 2:
+            raise ValueError(f"window must be >= 2 (a standard deviation needs two values), got {window}")
+        tolerance = check_real(self.tolerance, "tolerance")
+        if not tolerance > 0:
+            raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
+        object.__setattr__(self, "tolerance", tolerance)
+
+    def converged(self, values: Sequence[float]) -> bool:
+        """Whether the per-step values ``values`` (oldest first) have stopped decreasing."""
+        w = self.window
+        if len(values) < 2 * w:
+            return False
+        values = np.asarray(values[-2 * w :], dtype=np.float64)
+        before, last = values[:w], values[w:]
+        decrease = before.mean() - last.mean()
+        error = math.sqrt((before.var(ddof=1) + last.var(ddof=1)) / w)
+        return bool(decrease <= self.tolerance * error)
+
+
+@dataclass(frozen=True)
+class AnnealProtocol:
+    r"""How a net is trained across the β grid (see the module doc for the two phases of a β).
+
+    Args:
+        name: the protocol's name, as results files write it.
+        learning_rate: the optimizer's learning rate in the search phase (> 0).
+        warmup_steps: extra steps of the search phase at the first β (>= 0).
+        max_steps: most steps of the search phase at every β (>= 0).
+        min_steps: fewest steps of the search phase before ``convergence`` may end it
+            (default: ``max_steps`` without a convergence rule, else ``2 * window``).
+        convergence: the rule that ends the search phase early, or ``None`` (fixed steps).
+        settle_steps: steps of the decayed learning rate after the search phase (>= 0).
+        final_factor: the learning rate at the end of the settle phase, as a fraction of
+            ``learning_rate`` (0 < final_factor <= 1).
+        n_samples: samples per training step the protocol was measured with (the paper: 2000),
+            or ``None``; :func:`~netket_arnn.driver.anneal` uses the state's own ``n_samples``
+            and records both.
+        optimizer: ``"adam"`` (default) or ``"sgd"``, built by :meth:`build_optimizer`.
+        ramp_steps: the learning rate rises linearly from ``learning_rate / ramp_steps`` to
+            ``learning_rate`` over the first ``ramp_steps`` steps of the run (>= 0). Adam's
+            first updates move every parameter by about the full learning rate whatever its
+            gradient, which undoes a good start (e.g. a model's physics start); the ramp lets its
+            moment estimates settle first.
+        physics_start: begin the run from the model's physics start at the first β
+            (:func:`netket_arnn.models.hooks.start_at`, e.g. the decoupled start of SK_kRSB),
+            whatever the model's own initialisation; models without one keep their parameters.
+        shift_start: at every new β, move the parameters by the change of the model's physics
+            start between the two β (:func:`netket_arnn.models.hooks.shift_to_beta`; models
+            without a start are carried over unchanged).
+    """
+
+    name: str = "custom"
+    learning_rate: float = 1e-3
+    warmup_steps: int = 0
+    max_steps: int = 1000
+    min_steps: int | None = None
+    convergence: Convergence | None = None
+    settle_steps: int = 0
+    final_factor: float = 1.0
+    n_samples: int | None = None
+    optimizer: str = "adam"
+    ramp_steps: int = 0
+    physics_start: bool = False
+    shift_start: bool = False
+    #: set by __post_init__: the resolved fewest steps of the search phase
+    _min: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
+        lr = check_real(self.learning_rate, "learning_rate")
+        if not lr > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        object.__setattr__(self, "learning_rate", lr)
+        check_non_negative_int(self.warmup_steps, "warmup_steps")
+        check_non_negative_int(self.max_steps, "max_steps")
+        check_non_negative_int(self.settle_steps, "settle_steps")
+        check_non_negative_int(self.ramp_steps, "ramp_steps")
+        if self.convergence is not None and not isinstance(self.convergence, Convergence):
+            raise TypeError(f"convergence must be a Convergence or None, got {type(self.convergence).__name__}")
+        if self.min_steps is None:
+            low = self.max_steps if self.convergence is None else min(2 * self.convergence.window, self.max_steps)
+        else:
+            low = check_non_negative_int(self.min_steps, "min_steps")
+            if low > self.max_steps:
+                raise ValueError(f"min_steps ({low}) must be <= max_steps ({self.max_steps})")
+        object.__setattr__(self, "_min", low)
+        final = check_real(self.final_factor, "final_factor")
+        if not 0 < final <= 1:
+            raise ValueError(f"final_factor must be in (0, 1], got {self.final_factor!r}")
+        object.__setattr__(self, "final_factor", final)
+        if self.n_samples is not None:
+            check_positive_int(self.n_samples, "n_samples")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+
+    # -- the plan -----------------------------------------------------------------------------
+    def max_steps_at(self, index: int) -> int:
+        """Most steps at the ``index``-th β: search (the warm-up at the first) and settle."""
+        return self.max_steps + self.settle_steps + (self.warmup_steps if index == 0 else 0)
+
+    def max_total_steps(self, n_betas: int) -> int:
+        """Most steps of a run over ``n_betas`` β values (the budget the protocol may spend)."""
+        return self.warmup_steps + n_betas * (self.max_steps + self.settle_steps)
+
+    def ramp_factor(self, step: int) -> float:
+        """The factor on :attr:`learning_rate` at step ``step`` (from 0) of the first β's search phase."""
+        if step >= self.ramp_steps:
+            return 1.0
+        return (max(step, 0) + 1) / self.ramp_steps
+
+    def learning_rate_factor(self, settle_step: int) -> float:
+        """The factor on :attr:`learning_rate` at step ``settle_step`` of the settle phase (half cosine)."""
+        if self.settle_steps == 0:
+            return 1.0
+        t = min(max(settle_step, 0), self.settle_steps) / self.settle_steps
+        return self.final_factor + (1.0 - self.final_factor) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+    def build_optimizer(self):
+        """The optax optimizer at :attr:`learning_rate` (its hyper-parameters kept in its state, so results
+        record them)."""
+        import optax  # here, so that naming a protocol (the command line's --help) does not import jax
+
+        factory = {"adam": optax.adam, "sgd": optax.sgd}[self.optimizer]
+        return optax.inject_hyperparams(factory)(learning_rate=self.learning_rate)
+
+    def steps_callback(self, index: int):
+        """The :class:`~netket_arnn.driver.BetaSteps` callback that runs the two phases at the ``index``-th β
+        (a fresh one per β)."""
+        from .driver.callbacks import BetaSteps
+
+        extra = self.warmup_steps if index == 0 else 0
+        return BetaSteps(self, self._min + extra, self.max_steps + extra, ramp=index == 0)
+
+    def settings(self) -> dict:
+        """The protocol as plain values (results files, checkpoint signatures)."""
+        d = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        d["min_steps"] = self._min
+        return d
+
+    def replace(self, **changes) -> AnnealProtocol:
+        """A copy with some fields changed (e.g. ``PAPER.replace(max_steps=102)``)."""
+        d = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        if isinstance(d.get("convergence"), dict):
+            d["convergence"] = self.convergence
+        d.update(changes)
+        return AnnealProtocol(**d)
+
+
+#: The protocol of arXiv:2302.08347 (THEORY §6), unchanged.
+PAPER = AnnealProtocol(name="paper", learning_rate=1e-3, warmup_steps=5000, max_steps=1020, n_samples=2000)
+
+#: The package's default protocol (the training guide gives the measurements that chose it): the
+#: paper's learning rate, a tenth of its steps on its grid (300 + 39 × (87 + 20) = 4,473 at most),
+#: spent where the convergence test says they are needed, the physics start and its shift.
+ADAPTIVE = AnnealProtocol(
+    name="adaptive",
+    learning_rate=1e-3,
+    warmup_steps=300,
+    max_steps=87,
+    convergence=Convergence(window=20, tolerance=1.0),
+    settle_steps=20,
+    final_factor=0.05,
+    n_samples=2000,
+    physics_start=True,
+    shift_start=True,
+)
+
+_PROTOCOLS = {p.name: p for p in (PAPER, ADAPTIVE)}
+
+
+def protocol_names() -> list[str]:
+    """Names of the built-in protocols."""
+    return list(_PROTOCOLS)
+
+
+def get_protocol(protocol: AnnealProtocol | str) -> AnnealProtocol:
+    """The protocol named ``protocol`` (``"paper"``, ``"adaptive"``), or the protocol itself."""
+    if isinstance(protocol, AnnealProtocol):
+        return protocol
+    if isinstance(protocol, str) and protocol in _PROTOCOLS:
+        return _PROTOCOLS[protocol]
+    raise ValueError(f"unknown protocol {protocol!r}: choose one of {', '.join(_PROTOCOLS)} or pass an AnnealProtocol")

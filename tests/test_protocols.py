@@ -1,0 +1,329 @@
+"""Training protocols: the convergence test, the learning rate of each phase, the steps per β, resuming."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import jax
+import jax.numpy as jnp
+import netket as nk
+import numpy as np
+import optax
+import pytest
+from netket.utils import struct
+
+import netket_arnn as na
+from netket_arnn.driver import AnnealInterrupted, Checkpointing, FinalEstimates, VariationalFreeEnergy, anneal
+from netket_arnn.driver.checkpoint import load_checkpoint
+from netket_arnn.protocols import ADAPTIVE, PAPER, AnnealProtocol, Convergence, get_protocol, protocol_names
+
+
+# -- the convergence test -----------------------------------------------------------------------
+def _threshold(before, last, tolerance):
+    w = len(before)
+    return tolerance * math.sqrt((np.var(before, ddof=1) + np.var(last, ddof=1)) / w)
+
+
+@pytest.mark.parametrize("tolerance", [0.5, 1.0, 3.0])
+def test_convergence_is_a_decrease_within_tolerance_standard_errors(tolerance):
+    rng = np.random.default_rng(0)
+    w = 12
+    noise = rng.normal(size=2 * w)
+    rule = Convergence(window=w, tolerance=tolerance)
+    base = noise.copy()
+    base[w:] -= base[w:].mean() - base[:w].mean()  # equal means: no decrease at all
+    edge = _threshold(base[:w], base[w:], tolerance)
+    for decrease, converged in [(0.0, True), (0.9 * edge, True), (1.1 * edge, False), (-5.0, True)]:
+        values = base.copy()
+        values[w:] -= decrease
+        assert rule.converged(list(values)) is converged, (decrease, edge)
+    # only the last 2w values count
+    assert rule.converged([1e6, *list(base)]) is True
+
+
+def test_convergence_needs_two_full_windows():
+    rule = Convergence(window=5)
+    flat = [1.0, 1.1, 0.9, 1.0, 1.05, 0.95, 1.0, 1.02, 0.98]
+    assert rule.converged(flat) is False  # 9 < 2 w
+    assert rule.converged([*flat, 1.0]) is True
+
+
+def test_convergence_sees_a_steady_descent_in_the_noise():
+    rng = np.random.default_rng(1)
+    w = 20
+    t = np.arange(2 * w)
+    descending = 1.0 - 0.01 * t + 0.05 * rng.normal(size=t.size)
+    assert Convergence(window=w).converged(list(descending)) is False
+    assert Convergence(window=w).converged(list(1.0 + 0.05 * rng.normal(size=t.size))) is True
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"window": 1}, "window"),
+        ({"window": 0}, "window"),
+        ({"tolerance": 0.0}, "tolerance"),
+        ({"window": 2.5}, "window"),
+    ],
+)
+def test_convergence_refuses_bad_settings(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        Convergence(**kwargs)
+
+
+# -- the protocol's plan ------------------------------------------------------------------------
+def test_paper_protocol_is_the_papers_plan():
+    grid = na.driver.beta_grid(0.1, 2.0, 0.05)
+    assert len(grid) == 39
+    assert PAPER.max_total_steps(len(grid)) == 5000 + 39 * 1020
+    assert PAPER.max_steps_at(0) == 5000 + 1020 and PAPER.max_steps_at(7) == 1020
+    assert PAPER.convergence is None and PAPER.settle_steps == 0 and PAPER.learning_rate == 1e-3
+    assert PAPER.settings()["min_steps"] == PAPER.max_steps  # fixed steps, nothing adaptive
+    assert [PAPER.learning_rate_factor(s) for s in (0, 10)] == [1.0, 1.0]
+
+
+def test_adaptive_protocol_spends_at_most_a_tenth_of_the_papers_samples():
+    n_betas = len(na.driver.beta_grid(0.1, 2.0, 0.05))
+    assert ADAPTIVE.n_samples == PAPER.n_samples
+    assert ADAPTIVE.max_total_steps(n_betas) * 10 <= PAPER.max_total_steps(n_betas)
+
+
+def test_settle_phase_decays_the_learning_rate_along_a_half_cosine():
+    p = AnnealProtocol(settle_steps=10, final_factor=0.1)
+    factors = [p.learning_rate_factor(s) for s in range(11)]
+    assert factors[0] == 1.0 and factors[-1] == pytest.approx(0.1)
+    assert factors[5] == pytest.approx(0.55)  # the midpoint of a half cosine
+    assert np.all(np.diff(factors) < 0)
+
+
+def test_protocols_by_name_and_bad_settings():
+    assert set(protocol_names()) >= {"paper", "adaptive"}
+    assert get_protocol("paper") is PAPER and get_protocol(ADAPTIVE) is ADAPTIVE
+    with pytest.raises(ValueError, match="unknown protocol 'fast'"):
+        get_protocol("fast")
+    for kwargs, match in [
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"max_steps": -1}, "max_steps"),
+        ({"max_steps": 5, "min_steps": 6}, "min_steps"),
+        ({"final_factor": 0.0}, "final_factor"),
+        ({"final_factor": 1.5}, "final_factor"),
+        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"convergence": 20}, "Convergence"),
+        ({"name": ""}, "name"),
+    ]:
+        with pytest.raises((ValueError, TypeError), match=match):
+            AnnealProtocol(**kwargs)
+    changed = PAPER.replace(max_steps=102, warmup_steps=500)
+    assert (changed.max_steps, changed.warmup_steps, changed.learning_rate) == (102, 500, 1e-3)
+    assert ADAPTIVE.replace(learning_rate=1e-2).convergence == ADAPTIVE.convergence
+
+
+def test_naming_a_protocol_does_not_import_jax():
+    import subprocess
+
+    code = "import sys, netket_arnn.protocols as p; p.get_protocol('adaptive'); print('jax' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+# -- the steps of a run ---------------------------------------------------------------------------
+class _Recorder(nk.callbacks.AbstractCallback, mutable=True):
+    """The learning-rate factor and β of every step, as the driver applied them."""
+
+    factors: list = struct.field(pytree_node=False, serialize=False)
+    betas: list = struct.field(pytree_node=False, serialize=False)
+
+    def __init__(self):
+        self.factors, self.betas = [], []
+
+    def on_step_end(self, step, log_data, driver):
+        self.factors.append(float(driver.learning_rate_factor))
+        self.betas.append(float(driver.beta))
+
+
+def _state(H, seed=0, n_samples=64):
+    model = nk.models.ARNNDense(hilbert=H.hilbert, layers=1, features=2, param_dtype=jnp.float64)
+    return nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=n_samples, seed=seed, sampler_seed=1)
+
+
+def _anneal(H, protocol, betas=(0.3, 0.6, 0.9), **kwargs):
+    recorder = _Recorder()
+    result = anneal(
+        H,
+        _state(H),
+        list(betas),
+        protocol=protocol,
+        estimates=FinalEstimates(n_samples=64, observables=()),
+        callback=recorder,
+        show_progress=False,
+        **kwargs,
+    )
+    return result, recorder
+
+
+def test_fixed_protocol_runs_search_then_settle_at_every_beta():
+    H = na.curie_weiss(6)
+    p = AnnealProtocol(learning_rate=1e-2, warmup_steps=3, max_steps=4, settle_steps=5, final_factor=0.2)
+    result, rec = _anneal(H, p)
+    assert [r.steps for r in result] == [3 + 4 + 5, 4 + 5, 4 + 5]
+    assert result.metadata["protocol"] == p.settings()
+    expected = [1.0] * 7 + [p.learning_rate_factor(s) for s in range(5)]
+    expected += 2 * ([1.0] * 4 + [p.learning_rate_factor(s) for s in range(5)])
+    np.testing.assert_allclose(rec.factors, expected)
+    assert result.driver.learning_rate_factor == 1.0  # the schedule ends with the run
+
+
+def test_convergence_ends_the_search_phase_early_but_not_before_min_steps():
+    H = na.curie_weiss(6)
+    # A learning rate of ~0: f is pure noise, converged as soon as the rule can tell.
+    p = AnnealProtocol(
+        learning_rate=1e-12,
+        max_steps=60,
+        min_steps=14,
+        convergence=Convergence(window=4, tolerance=3.0),
+        settle_steps=2,
+    )
+    result, _ = _anneal(H, p)
+    steps = [r.steps for r in result]
+    assert all(14 + 2 <= s < 60 + 2 for s in steps), steps
+    # Without a rule the search phase runs its maximum.
+    fixed, _ = _anneal(H, p.replace(convergence=None, min_steps=None))
+    assert [r.steps for r in fixed] == [62, 62, 62]
+
+
+def test_convergence_keeps_training_while_f_decreases():
+    H = na.curie_weiss(6)
+    # From the uniform start at β = 0.9 f falls for tens of steps at this rate: the rule must not stop at min_steps.
+    p = AnnealProtocol(learning_rate=3e-2, max_steps=200, min_steps=6, convergence=Convergence(window=3, tolerance=0.5))
+    result, _ = _anneal(H, p, betas=(1.5,))
+    assert result[0].steps > 6
+
+
+def test_learning_rate_factor_scales_the_update():
+    H = na.curie_weiss(5)
+    deltas = []
+    for factor in (1.0, 0.25):
+        vs = _state(H, seed=2)
+        driver = VariationalFreeEnergy(H, optax.sgd(0.1), variational_state=vs, beta=0.7)
+        before = jax.tree.leaves(vs.parameters)
+        driver.learning_rate_factor = factor
+        driver.run(1, show_progress=False)
+        deltas.append([a - b for a, b in zip(jax.tree.leaves(vs.parameters), before, strict=True)])
+    for full, quarter in zip(*deltas, strict=True):
+        np.testing.assert_allclose(quarter, 0.25 * full, rtol=1e-10, atol=1e-14)
+
+
+def test_protocol_excludes_the_keywords_it_sets():
+    H = na.curie_weiss(4)
+    for kwargs in ({"steps_per_beta": 3}, {"warmup_steps": 1}, {"optimizer": optax.adam(1e-3)}):
+        with pytest.raises(TypeError, match="protocol='paper' sets"):
+            anneal(H, _state(H), [0.5], protocol="paper", show_progress=False, **kwargs)
+
+
+def test_resuming_mid_beta_continues_the_protocol_bit_for_bit(tmp_path):
+    H = na.curie_weiss(6)
+    p = AnnealProtocol(
+        learning_rate=2e-2,
+        warmup_steps=4,
+        max_steps=30,
+        min_steps=6,
+        convergence=Convergence(window=3, tolerance=1.0),
+        settle_steps=4,
+        final_factor=0.1,
+    )
+    full, full_rec = _anneal(H, p)
+    count = [0]
+
+    def stop(step, log, driver):
+        count[0] += 1
+        if count[0] == full[0].steps + 7:  # inside the second β, past a checkpoint
+            raise KeyboardInterrupt
+        return True
+
+    path = tmp_path / "p.mpack"
+    with pytest.raises(AnnealInterrupted):
+        anneal(
+            H,
+            _state(H),
+            [0.3, 0.6, 0.9],
+            protocol=p,
+            estimates=FinalEstimates(n_samples=64, observables=()),
+            callback=stop,
+            checkpointing=Checkpointing(path, every=2),
+            show_progress=False,
+        )
+    assert load_checkpoint(path)["progress"]["index"] == 1
+    resumed, rec = _anneal(H, p, checkpointing=Checkpointing(path, every=2, resume=True))
+    assert [r.steps for r in resumed] == [r.steps for r in full]
+    for x, y in zip(jax.tree.leaves(resumed.driver.state.parameters), jax.tree.leaves(full.driver.state.parameters)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    np.testing.assert_array_equal(rec.factors, full_rec.factors[-len(rec.factors) :])
+
+
+def test_ramp_raises_the_learning_rate_over_the_first_steps_of_the_run_only():
+    H = na.curie_weiss(6)
+    p = AnnealProtocol(learning_rate=1e-2, warmup_steps=2, max_steps=4, ramp_steps=4, settle_steps=2, final_factor=0.5)
+    result, rec = _anneal(H, p, betas=(0.3, 0.6))
+    assert [r.steps for r in result] == [8, 6]
+    settle = [p.learning_rate_factor(s) for s in range(2)]
+    np.testing.assert_allclose(rec.factors, [0.25, 0.5, 0.75, 1.0, 1.0, 1.0, *settle, 1.0, 1.0, 1.0, 1.0, *settle])
+
+
+@pytest.mark.parametrize("shift", [True, False])
+def test_physics_start_and_its_shift_from_beta_to_beta(shift):
+    # With no steps, the parameters at the last β are the physics start at the first β (the
+    # model itself starts at random), moved from β to β (shift) or carried over unchanged.
+    H = na.sherrington_kirkpatrick(6, seed=3)
+    model = na.models.SpinGlassARNN.from_hamiltonian(H, 0.3, k=1)
+    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=32, seed=0)
+    p = AnnealProtocol(max_steps=0, physics_start=True, shift_start=shift)
+    anneal(
+        H, vs, [0.3, 0.6, 0.9], protocol=p, estimates=FinalEstimates(n_samples=32, observables=()), show_progress=False
+    )
+    expected = model.start_params(0.9 if shift else 0.3)
+    for name, value in expected.items():
+        np.testing.assert_allclose(vs.parameters[name], value, rtol=1e-12, atol=1e-12)
+
+
+def test_shift_to_beta_keeps_what_training_added():
+    from netket_arnn.models.hooks import shift_to_beta
+
+    H = na.sherrington_kirkpatrick(5, seed=1)
+    model = na.models.SpinGlassARNN.from_hamiltonian(H, 0.5, k=0)
+    trained = {name: value + 0.01 for name, value in model.start_params(0.5).items()}
+    moved = shift_to_beta(model, trained, 0.5, 1.1)
+    for name, value in model.start_params(1.1).items():
+        np.testing.assert_allclose(moved[name], value + 0.01, rtol=1e-12)
+    dense = nk.models.ARNNDense(hilbert=H.hilbert, layers=1, features=2)
+    assert shift_to_beta(dense, trained, 0.5, 1.1) is trained  # no physics start: unchanged
+
+
+def test_resuming_mid_beta_does_not_start_or_shift_again(tmp_path):
+    H = na.sherrington_kirkpatrick(6, seed=2)
+    p = AnnealProtocol(
+        learning_rate=1e-2, warmup_steps=3, max_steps=5, settle_steps=2, physics_start=True, shift_start=True
+    )
+
+    def run(**kwargs):
+        model = na.models.SpinGlassARNN.from_hamiltonian(H, 0.3, k=0)
+        vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=32, seed=1, sampler_seed=2)
+        estimates = FinalEstimates(n_samples=32, observables=())
+        return anneal(H, vs, [0.3, 0.6, 0.9], protocol=p, estimates=estimates, show_progress=False, **kwargs)
+
+    full = run()
+    count = [0]
+
+    def stop(step, log, driver):
+        count[0] += 1
+        if count[0] == 10 + 4:  # mid-way through the second β, after a checkpoint
+            raise KeyboardInterrupt
+        return True
+
+    path = tmp_path / "s.mpack"
+    with pytest.raises(AnnealInterrupted):
+        run(callback=stop, checkpointing=Checkpointing(path, every=2))
+    assert load_checkpoint(path)["progress"]["steps_done"] > 0  # interrupted inside a β
+    resumed = run(checkpointing=Checkpointing(path, every=2, resume=True))
+    for x, y in zip(jax.tree.leaves(resumed.driver.state.parameters), jax.tree.leaves(full.driver.state.parameters)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

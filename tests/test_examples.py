@@ -24,6 +24,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
 # multiprocess.py runs on 2 processes in tests/distributed (its point); the others here, one process each
 SMOKE_SCRIPTS = [p for p in SCRIPTS if p.stem != "multiprocess"]
+# Smoke runs of a minute or more (lattices.py trains NetKet's convolutional and dense ARNNs, a full
+# pass per site) run with the slow tests; the default run keeps the rest.
+SLOW_SMOKE = {"lattices"}
+FAST_SMOKE_SCRIPTS = [p for p in SMOKE_SCRIPTS if p.stem not in SLOW_SMOKE]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TIMEOUT = 600
 
@@ -44,7 +48,7 @@ def _run(script: Path, out: Path, cwd: Path) -> subprocess.CompletedProcess:
 def smoke_runs(tmp_path_factory):
     """``script name -> (completed process, output folder)`` of every example's smoke run."""
     root = tmp_path_factory.mktemp("examples")
-    jobs = {s.stem: (s, root / s.stem) for s in SMOKE_SCRIPTS}
+    jobs = {s.stem: (s, root / s.stem) for s in FAST_SMOKE_SCRIPTS}
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(_run, script, out, root) for name, (script, out) in jobs.items()}
         return {name: (f.result(), jobs[name][1]) for name, f in futures.items()}
@@ -74,9 +78,18 @@ def test_gallery_has_scripts():
         assert expected in names
 
 
-@pytest.mark.parametrize("script", SMOKE_SCRIPTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("script", FAST_SMOKE_SCRIPTS, ids=lambda p: p.stem)
 def test_smoke_run_writes_results_and_figure(script, smoke_runs):
-    proc, out = smoke_runs[script.stem]
+    _check_smoke_run(script, *smoke_runs[script.stem])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", [p for p in SMOKE_SCRIPTS if p.stem in SLOW_SMOKE], ids=lambda p: p.stem)
+def test_slow_smoke_run_writes_results_and_figure(script, tmp_path):
+    _check_smoke_run(script, _run(script, tmp_path / script.stem, tmp_path), tmp_path / script.stem)
+
+
+def _check_smoke_run(script: Path, proc: subprocess.CompletedProcess, out: Path) -> None:
     assert proc.returncode == 0, _failure(proc)
     files = [p for p in out.iterdir() if p.is_file()]
     pngs = [p for p in files if p.suffix == ".png"]

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUT_FREE = {"seconds", "process_count", "writes", "n_writes"}  # what may differ between runs
@@ -79,6 +80,7 @@ def _cli(*args) -> list[str]:
     return [sys.executable, "-c", "import sys; from netket_arnn.cli import main; sys.exit(main())", *args]
 
 
+@pytest.mark.slow  # ~40 s; the library's runs, files and resume on 2 processes: test_processes_agree_with_each_other
 def test_cli_anneal_on_two_processes_resumes_after_a_kill(launcher, tmp_path):
     out = tmp_path / "run"
     run = out / "runs" / "cw_inf.json"
@@ -112,6 +114,7 @@ def test_cli_anneal_on_two_processes_resumes_after_a_kill(launcher, tmp_path):
     assert stat.S_IMODE((out / "anneal.json").stat().st_mode) & 0o044 == 0o044  # readable by others
 
 
+@pytest.mark.slow  # ~35 s; the library calls it makes are checked in test_processes_agree_with_each_other
 def test_multiprocess_example(launcher, tmp_path):
     out = tmp_path / "example"
     finished = launcher.launch(

@@ -308,14 +308,15 @@ def _run(args) -> int:
     json_path = os.path.join(out, RESULTS)
     previous = _read(json_path) if not fresh else None
     say = speaker(args.quiet)
+    protocol = protocol_of(args)
     payload = {
         "status": {name: "pending" for name in names},
         "settings": {k: v for k, v in vars(args).items() if k not in _RESUME_FREE},
         "plugins": list(args.plugin),
         "precision": precision(args),
         "seeds": {name: model_seeds(name, args.init_seed) for name in names},
-        "optimizer": {"name": args.optimizer, "learning_rate": protocol_of(args).learning_rate},
-        "protocol": protocol_of(args).settings(),
+        "optimizer": {"name": args.optimizer, "learning_rate": protocol.learning_rate},
+        "protocol": protocol.settings(),
         "preconditioner": None if args.sr is None else {"name": "SR", "diag_shift": args.sr},
         "provenance": provenance(**precision(args)),
         "summary": {},

@@ -85,6 +85,17 @@ def protocol_of(args):
     return protocol.replace(name=f"{protocol.name}+{','.join(args.set)}", **changes) if changes else protocol
 
 
+def net_options_of(args) -> dict:
+    """The ``--net-option NAME=VALUE`` keywords of the nets' builders (values read as JSON)."""
+    options = {}
+    for item in args.net_option:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--net-option needs NAME=VALUE, got {item!r}")
+        options[name] = json.loads(value)
+    return options
+
+
 def run_case(case: dict, args, save) -> dict:
     """Anneal one (system, N, seed, net) with the protocol; the per-β rows as they come."""
     import jax
@@ -101,14 +112,16 @@ def run_case(case: dict, args, save) -> dict:
     net = na.get_net(name)
     vstate = nk.vqs.MCState(
         nk.sampler.ARDirectSampler(H.hilbert),
-        net(H, betas[0]),
+        net(H, betas[0], **net_options_of(args)),
         n_samples=args.batch,
         chunk_size=net.chunk_size(n),
         seed=seed,
         sampler_seed=seed + 1,
     )
     reference = published_sk(n, seed, LABELS.get(name, name)) if case["system"] == "sk" else {}
-    case.update(protocol=protocol.settings(), rows=[], n_parameters=int(vstate.n_parameters))
+    case.update(
+        protocol=protocol.settings(), net_options=net_options_of(args), rows=[], n_parameters=int(vstate.n_parameters)
+    )
     start, samples = time.perf_counter(), 0
 
     def on_record(record):
@@ -225,6 +238,13 @@ def main(argv=None) -> None:
     p.add_argument("--nets", nargs="+", default=None, help="registry names (sk: sk_1rsb; cw: cw_inf 1p)")
     p.add_argument("--protocol", default="adaptive", help="a protocol name of netket_arnn.protocols")
     p.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="change fields of the protocol")
+    p.add_argument(
+        "--net-option",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="keywords of the nets' builders, values as JSON (e.g. centred=true)",
+    )
     p.add_argument("--batch", type=int, default=BATCH)
     p.add_argument("--final-samples", type=int, default=FINAL_SAMPLES)
     p.add_argument("--beta-from", type=float, default=0.5, help="the target holds from this β on")

@@ -256,6 +256,11 @@ def write_json(path: str, data: dict) -> None:
     write_json_atomic(path, _plain(data))
 
 
+def plain(value):
+    """``value`` with NumPy arrays and scalars turned into lists and numbers (JSON-ready)."""
+    return _plain(value)
+
+
 def _plain(value):
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

@@ -15,6 +15,16 @@ package's default precision.
   nets (SK_1RSB, SK_2RSB) spread weight between the peaks at :math:`\pm q_\text{EA}`, the
   hallmark of RSB, where SK_RS and 1L do not.
 
+The ground truth of the SK panel is Monte Carlo, which the paper did not have: parallel
+tempering of the same instance at β = 1.5 (:func:`netket_arnn.sampling.parallel_tempering`, 20
+replicas from β = 0.5, 16 independent chains) whose P(q) pairs samples of different chains
+(:func:`netket_arnn.observables.chain_overlaps`, errors by a jackknife over chains), drawn in
+black. It is trusted only when its equilibration checks pass: the energy diagnostics of the chains
+and ⟨q²⟩ and the weight at |q| < 0.1 of the first and second halves of the chains agreeing within
+three errors (``overlaps.json``: ``equilibrated``). Every net's ⟨q²⟩ and weight at |q| < 0.1
+(from its own estimate, with jackknife errors) are set beside the Monte Carlo values, their
+differences in units of the combined error.
+
 What the paper reported (``examples/data/paper/overlaps_table.csv``, histograms of bin width
 0.02): CW at β = 1.2: weight at :math:`|q| < 0.1` of 0.012 for CW_N, 0.001 for CW_∞, 0.13 for 1P
 and 1L; SK at β = 1.5 (mean over seeds 1 … 9): weight at :math:`|q| < 0.1` of 0.07 for SK_1RSB and
@@ -38,20 +48,24 @@ script is run again):
   1.5 step 0.2, Adam 1e-2, 40 steps per β): ours is one instance, the paper's
   a nine-instance mean. The Curie–Weiss histograms match the paper's; the SK nets, trained for a
   few minutes instead of hours, do not: at β = 1.5 they have lost entropy and sit in one valley
-  (raw ⟨q⟩ ≈ 0.6, ⟨q²⟩ twice the paper's), which the figure shows.
+  (raw ⟨q⟩ ≈ 0.6, ⟨q²⟩ twice the paper's), which the figure shows. Parallel tempering: 4,000
+  sweeps (about a minute).
 - ``--full``: the paper's protocol and nets (MADE_21/22 on CW, SK_2RSB and MADE_23/32 on SK, SK
   seeds 1 … 9): meant for a GPU.
 - ``--paper-size``: SK only, N = 200, seed 1, P(q) at β = 1.5 after the anneal β = 0.1 … 1.5
   step 0.05, with the full mode's SK nets (SK_RS, SK_1RSB, SK_2RSB, 1L, MADE_23, MADE_32) trained
   with the package's default protocol (``na.driver.ADAPTIVE``: a convergence test and a settle
   phase at every β, see the training guide), batch 2000, 40,000 final samples: hours, meant for
-  a GPU.
+  a GPU; ``--nets sk_1rsb`` runs one net. Parallel tempering: 20,000 sweeps of burn-in and
+  20,000 more (a sample every 8), about 14 minutes on 2 CPU cores; the full mode uses the same
+  for each of its nine instances.
 
-    python examples/overlaps.py [--smoke | --full | --paper-size] [--out results/overlaps/quick]
+    python examples/overlaps.py [--smoke | --full | --paper-size] [--nets NAME ...] [--out results/overlaps/quick]
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import replace
@@ -99,6 +113,13 @@ def _protocol(stop, step, steps, warmup, lr):
     )
 
 
+# The ground truth of the SK panel: parallel tempering (na.sampling.parallel_tempering) of the
+# same instance at β = 1.5, replicas from β = 0.5 (T = 2, above T_c = 1), 16 independent chains
+# whose samples are paired across chains (na.observables.chain_overlaps).
+PAPER_SIZE_MONTE_CARLO = dict(
+    n_chains=16, n_replicas=20, beta_min=0.5, burn_in_sweeps=20000, samples_per_chain=2500, sweeps_per_sample=8
+)
+
 MODES = {
     "smoke": dict(
         cw=dict(
@@ -115,6 +136,9 @@ MODES = {
             protocol=gallery.Protocol(
                 betas=(SK_BETA,), training=gallery.fixed_steps(2, 2, 1e-2), n_samples=64, n_final_samples=128
             ),
+            monte_carlo=dict(
+                n_chains=4, n_replicas=4, beta_min=0.5, burn_in_sweeps=100, samples_per_chain=50, sweeps_per_sample=2
+            ),
         ),
     ),
     "quick": dict(
@@ -124,6 +148,14 @@ MODES = {
             seeds=(1,),
             nets=("sk_rs", "sk_1rsb", "1l"),
             protocol=_protocol(1.5, 0.2, 40, 160, 1e-2),
+            monte_carlo=dict(
+                n_chains=16,
+                n_replicas=20,
+                beta_min=0.5,
+                burn_in_sweeps=2000,
+                samples_per_chain=250,
+                sweeps_per_sample=8,
+            ),
         ),
     ),
     "full": dict(
@@ -137,6 +169,7 @@ MODES = {
             seeds=tuple(range(1, 10)),
             nets=("sk_rs", "sk_1rsb", "sk_2rsb", "1l", "made_23", "made_32"),
             protocol=replace(gallery.PAPER_PROTOCOL, betas=gallery.grid(0.1, 1.5, 0.05)),
+            monte_carlo=PAPER_SIZE_MONTE_CARLO,
         ),
     ),
     # SK only, as the full mode runs it on one instance, with the package's default protocol
@@ -147,6 +180,7 @@ MODES = {
             seeds=(1,),
             nets=("sk_rs", "sk_1rsb", "sk_2rsb", "1l", "made_23", "made_32"),
             protocol=gallery.paper_size_protocol(gallery.grid(0.1, 1.5, 0.05)),
+            monte_carlo=PAPER_SIZE_MONTE_CARLO,
         ),
     ),
 }
@@ -187,6 +221,76 @@ def anneal_net(system: str, name: str, seed: int | None, part: dict, args) -> na
     )
 
 
+def monte_carlo(part: dict, seed: int, args) -> dict:
+    """P(q) of SK instance ``seed`` at β = 1.5 by parallel tempering, with its equilibration checks.
+
+    Reused from ``runs/`` when an earlier call made it with the same settings. The checks: the
+    energy diagnostics of the chains (split-R̂, drift, length in autocorrelation times), and
+    ⟨q²⟩ and the weight at |q| < 0.1 of the first and second halves of the chains agreeing
+    within three of their combined errors (a P(q) still moving would not).
+    """
+    n, mc = part["N"], part["monte_carlo"]
+    settings = {"N": n, "seed": seed, "beta": SK_BETA, **mc}
+    path = os.path.join(args.out, "runs", f"SK_N{n}_seed{seed}_parallel_tempering.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            done = json.load(f)
+        if done["settings"] != gallery.plain(settings):
+            raise SystemExit(f"{path} was made with other settings: remove it or choose another --out")
+        print(f"[parallel tempering] reusing {path}", flush=True)
+        return done
+    H = na.sherrington_kirkpatrick(n, seed=seed)
+    data = na.sampling.parallel_tempering(
+        H,
+        SK_BETA,
+        mc["n_chains"] * mc["samples_per_chain"],
+        n_chains=mc["n_chains"],
+        n_replicas=mc["n_replicas"],
+        beta_min=mc["beta_min"],
+        sweeps_per_sample=mc["sweeps_per_sample"],
+        n_burn_in_sweeps=mc["burn_in_sweeps"],
+        seed=seed,
+        store_couplings=False,
+        progress=True,
+    )
+    chains = data.chains
+    half = chains.shape[1] // 2
+    whole, first, second = (na.observables.chain_overlaps(c) for c in (chains, chains[:, :half], chains[:, half:]))
+
+    def agree(name):
+        a, b = getattr(first, name), getattr(second, name)
+        return abs(a - b) <= 3 * np.hypot(getattr(first, f"{name}_error"), getattr(second, f"{name}_error"))
+
+    halves_agree = bool(agree("q2") and agree("small_q_weight"))
+    result = {
+        "settings": settings,
+        "q": whole.q,
+        "probability": whole.probability,
+        "q2": whole.q2,
+        "q2_error": whole.q2_error,
+        "small_q_weight": whole.small_q_weight,
+        "small_q_weight_error": whole.small_q_weight_error,
+        "halves": [
+            {k: getattr(h, k) for k in ("q2", "q2_error", "small_q_weight", "small_q_weight_error")}
+            for h in (first, second)
+        ],
+        "halves_agree": halves_agree,
+        "energy_diagnostics": data.diagnostics.as_dict(),
+        "equilibrated": bool(data.diagnostics.passed and halves_agree),
+        "swap_acceptance": data.sampler["swap_acceptance"],
+        "replica_betas": data.sampler["replica_betas"],
+        "seconds": data.sampler["burn_in_seconds"] + data.sampler["sampling_seconds"],
+    }
+    gallery.write_json(path, result)
+    print(
+        f"[parallel tempering] <q²> = {whole.q2:.4f} ± {whole.q2_error:.4f}, weight at |q| < 0.1 = "
+        f"{whole.small_q_weight:.4f} ± {whole.small_q_weight_error:.4f}, "
+        + ("equilibrated" if result["equilibrated"] else "NOT equilibrated (see the JSON)"),
+        flush=True,
+    )
+    return gallery.plain(result)
+
+
 def binned(result: na.AnnealResult, beta: float) -> tuple[np.ndarray, np.ndarray, float]:
     """P(q) of the record at ``beta`` on the paper's 100 bins: flip-symmetrised, as estimated, and ⟨q⟩.
 
@@ -218,14 +322,37 @@ def published() -> dict:
     return {k: tuple(np.array(v).T) for k, v in out.items()}
 
 
+def _configure(parser):
+    parser.add_argument(
+        "--nets",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="run only these of the mode's nets (registry names), e.g. --paper-size --nets sk_1rsb",
+    )
+
+
+def _select_nets(mode: dict, nets) -> dict:
+    """The mode with only the nets named in ``nets`` (all if None); a name the mode lacks is an error."""
+    if nets is None:
+        return mode
+    known = {name for part in mode.values() for name in part["nets"]}
+    unknown = [name for name in nets if name not in known]
+    if unknown:
+        raise SystemExit(f"--nets: {', '.join(unknown)} not in this mode's nets ({', '.join(sorted(known))})")
+    out = {key: {**part, "nets": tuple(n for n in part["nets"] if n in nets)} for key, part in mode.items()}
+    return {key: part for key, part in out.items() if part["nets"]}
+
+
 def main(argv=None):
-    args = gallery.parse_args(__doc__, NAME, argv, paper_size=True)
-    mode = MODES[args.mode]
+    args = gallery.parse_args(__doc__, NAME, argv, configure=_configure, paper_size=True)
+    mode = _select_nets(MODES[args.mode], args.nets)
     clock = gallery.Clock()
     paper = published()
     centres = 0.5 * (BIN_EDGES[1:] + BIN_EDGES[:-1])
     writer = gallery.RowWriter(
-        os.path.join(args.out, f"{NAME}.csv"), ["system", "N", "beta", "net", "seeds", "q", "P", "P_raw", "P_paper"]
+        os.path.join(args.out, f"{NAME}.csv"),
+        ["system", "N", "beta", "net", "seeds", "q", "P", "P_raw", "P_paper", "P_monte_carlo"],
     )
     present = [(system, mode[key]) for system, key in SYSTEMS if key in mode]
     panels = [(system, b) for system, _ in present for b in (CW_BETAS if system == "CW" else (SK_BETA,))]
@@ -240,10 +367,41 @@ def main(argv=None):
             + f" ({args.mode} mode)"
         )
         runs[(system, name, seed)] = anneal_net(system, name, seed, part, args)
+    truth = {}  # seed -> parallel tempering of the SK instance
+    if "sk" in mode and "monte_carlo" in mode["sk"]:
+        for seed in mode["sk"]["seeds"]:
+            clock.say(f"parallel tempering of SK N = {mode['sk']['N']}, seed {seed}, β = {SK_BETA:g}")
+            truth[seed] = monte_carlo(mode["sk"], seed, args)
 
     for system, beta in panels:
         part = mode["cw" if system == "CW" else "sk"]
         seeds = (None,) if system == "CW" else part["seeds"]
+        mc = None
+        if system == "SK" and truth:
+            mc = {
+                "P": np.mean([mc_binned(truth[s]) for s in seeds], axis=0),
+                "q2": float(np.mean([truth[s]["q2"] for s in seeds])),
+                "q2_error": float(np.sqrt(np.sum([truth[s]["q2_error"] ** 2 for s in seeds])) / len(seeds)),
+                "w": float(np.mean([truth[s]["small_q_weight"] for s in seeds])),
+                "w_error": float(np.sqrt(np.sum([truth[s]["small_q_weight_error"] ** 2 for s in seeds])) / len(seeds)),
+                "equilibrated": all(truth[s]["equilibrated"] for s in seeds),
+            }
+            hist[(system, beta, "monte_carlo")] = mc["P"]
+            stats.append(
+                dict(
+                    system=system,
+                    beta=beta,
+                    net="Monte Carlo (parallel tempering)",
+                    seeds=" ".join(map(str, seeds)),
+                    **moments(centres, mc["P"]),
+                    q2_estimate=mc["q2"],
+                    q2_error=mc["q2_error"],
+                    small_q_weight=mc["w"],
+                    small_q_weight_error=mc["w_error"],
+                    equilibrated=mc["equilibrated"],
+                    seconds=float(sum(truth[s]["seconds"] for s in seeds)),
+                )
+            )
         for name in part["nets"]:
             label = na.get_net(name).label
             parts = [binned(runs[(system, name, s)], beta) for s in seeds]
@@ -253,9 +411,19 @@ def main(argv=None):
             theirs = paper.get((system, round(beta, 4), PAPER_NAMES[name]))
             p_paper = np.full_like(p, np.nan) if theirs is None else theirs[1]
             seed_text = "-" if system == "CW" else " ".join(map(str, seeds))
-            for q, a, r, b in zip(centres, p, p_raw, p_paper):
+            p_mc = np.full_like(p, np.nan) if mc is None else mc["P"]
+            for q, a, r, b, c in zip(centres, p, p_raw, p_paper, p_mc):
                 writer.write(
-                    system=system, N=part["N"], beta=beta, net=label, seeds=seed_text, q=q, P=a, P_raw=r, P_paper=b
+                    system=system,
+                    N=part["N"],
+                    beta=beta,
+                    net=label,
+                    seeds=seed_text,
+                    q=q,
+                    P=a,
+                    P_raw=r,
+                    P_paper=b,
+                    P_monte_carlo=c,
                 )
             stats.append(
                 dict(
@@ -266,6 +434,7 @@ def main(argv=None):
                     **moments(centres, p),
                     raw_mean_q=float(np.mean([m for _, _, m in parts])),
                     **{f"paper_{k}": v for k, v in (moments(*theirs) if theirs else {}).items()},
+                    **({} if mc is None else against_monte_carlo(runs, system, name, seeds, beta, mc)),
                 )
             )
     gallery.write_json(
@@ -281,6 +450,32 @@ def main(argv=None):
     )
     plot(hist, paper, panels, mode, args, centres, os.path.join(args.out, f"{NAME}.png"))
     clock.say(f"done ({args.mode} mode)")
+
+
+def mc_binned(truth: dict) -> np.ndarray:
+    """The parallel-tempering P(q) on the paper's bins (values on an edge go to the bin above)."""
+    q = np.clip(np.asarray(truth["q"]) + 1e-9, -1.0, 1.0)
+    return np.histogram(q, bins=BIN_EDGES, weights=np.asarray(truth["probability"]))[0]
+
+
+def against_monte_carlo(runs, system, name, seeds, beta, mc) -> dict:
+    """A net's ⟨q²⟩ and weight at |q| < 0.1 (the seeds' mean, from its own P(q) estimate with its
+    jackknife error; both are unchanged by the flip-symmetrisation) beside the Monte Carlo values,
+    and their differences in units of the combined error."""
+    records = [[r for r in runs[(system, name, s)] if abs(r.beta - beta) < 1e-9][0] for s in seeds]
+    pq = [r.extra["overlaps"] for r in records]
+    q2 = float(np.mean([o["q2"] for o in pq]))
+    q2_error = float(np.sqrt(np.sum([o["q2_error"] ** 2 for o in pq])) / len(pq))
+    w = float(np.mean([o.get("small_q_weight", np.nan) for o in pq]))
+    w_error = float(np.sqrt(np.sum([o.get("small_q_weight_error", np.nan) ** 2 for o in pq])) / len(pq))
+    return {
+        "q2_estimate": q2,
+        "q2_error": q2_error,
+        "small_q_weight": w,
+        "small_q_weight_error": w_error,
+        "q2_minus_monte_carlo_in_errors": (q2 - mc["q2"]) / np.hypot(q2_error, mc["q2_error"]),
+        "small_q_weight_minus_monte_carlo_in_errors": (w - mc["w"]) / np.hypot(w_error, mc["w_error"]),
+    }
 
 
 def moments(q, p) -> dict:
@@ -315,6 +510,15 @@ def plot(hist, paper, panels, mode, args, centres, path):
                 ax.step(pub[0], pub[1], where="mid", ls="--", color=theirs, lw=1.4, label=f"{label} paper")
             if (system, beta, name) in hist:
                 ax.step(centres, hist[(system, beta, name)], where="mid", color=ours, lw=1.3, label=f"{label} ours")
+        if (system, beta, "monte_carlo") in hist:
+            ax.step(
+                centres,
+                hist[(system, beta, "monte_carlo")],
+                where="mid",
+                color="black",
+                lw=1.6,
+                label="Monte Carlo (parallel tempering)",
+            )
         seeds = (
             ""
             if system == "CW"

@@ -141,6 +141,49 @@ def test_overlap_distribution_matches_enumeration():
     assert abs(res.abs_q - exact @ np.abs(q)) < 4.5 * res.abs_q_error
 
 
+def test_small_q_weight_and_chain_overlaps_match_enumeration():
+    H = na.curie_weiss(6)
+    beta = 1.4
+    exact = _exact_overlap(H, beta)
+    q = np.linspace(-1, 1, 7)
+    small = exact[np.abs(q) < 0.5].sum()  # q = -1/3, 1/3
+    x, _ = _exact_samples(H, beta, 3000, seed=5)
+    flat = obs.overlap_distribution(x, n_blocks=10, small_q=0.5)
+    assert abs(flat.small_q_weight - small) < 4.5 * flat.small_q_weight_error
+    # independent chains: the same distribution, from pairs across chains only
+    chains = x.reshape(10, 300, 6)
+    res = obs.chain_overlaps(chains, small_q=0.5)
+    assert res.n_pairs == 45 * 300 * 300 and res.n_samples == 3000
+    z = (res.probability - exact) / res.error
+    assert np.all(np.abs(z) < 4.5), z
+    assert 0.1 < np.mean(z**2) < 4.0  # the jackknife over chains has the right size
+    assert abs(res.q2 - exact @ q**2) < 4.5 * res.q2_error
+    assert abs(res.small_q_weight - small) < 4.5 * res.small_q_weight_error
+
+
+def test_chain_overlaps_jackknife_is_leave_one_chain_out():
+    # the errors equal the jackknife computed by hand: the distribution of the chains less chain k
+    x = np.random.default_rng(3).choice(np.array([-1, 1], dtype=np.int8), size=(5, 20, 6))
+    res = obs.chain_overlaps(x)
+    loo = np.array([[r.q2, r.small_q_weight] for r in (obs.chain_overlaps(np.delete(x, k, axis=0)) for k in range(5))])
+    err = np.sqrt(4 / 5 * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
+    np.testing.assert_allclose([res.q2_error, res.small_q_weight_error], err, rtol=1e-12)
+
+
+def test_chain_overlaps_pairs_only_different_chains():
+    a = np.array([1, -1, 1, 1, -1, 1, -1, -1], dtype=np.int8)
+    # chain 0 sits at a, chains 1 and 2 at -a: within-chain pairs (q = 1) are not counted
+    chains = np.stack([np.stack([a] * 4), np.stack([-a] * 4), np.stack([-a] * 4)])
+    res = obs.chain_overlaps(chains)
+    assert res.n_pairs == 3 * 16
+    assert res.probability[0] == pytest.approx(2 / 3) and res.probability[-1] == pytest.approx(1 / 3)
+    assert res.small_q_weight == 0.0
+    with pytest.raises(ValueError, match="at least 3 chains"):
+        obs.chain_overlaps(chains[:2])
+    with pytest.raises(ValueError, match="n_chains, chain_length, N"):
+        obs.chain_overlaps(chains[0])
+
+
 def test_overlap_excludes_self_pairs():
     a = np.array([1, -1, 1, 1, -1, 1, -1, -1], dtype=np.int8)
     x = np.stack([a] * 10 + [-a] * 10)  # 10 copies of a and of -a

@@ -20,14 +20,15 @@ entropy and :math:`\langle|m|\rangle` under :math:`q`. When :math:`q = p` the lo
 energy is the constant :math:`-\log Z/(\beta N)` (zero-variance property).
 
 Also provided: the overlap distribution :math:`P(q_{ab})` over pairs of independent
-samples (:func:`overlap_distribution`), the importance-weight estimate of
+samples (:func:`overlap_distribution`; of Markov chains, pairs across chains:
+:func:`chain_overlaps`), the importance-weight estimate of
 :math:`\log Z` with its effective sample size (:func:`log_z_importance`), and the specific heat
 from the energy fluctuations (:func:`specific_heat`).
 """
 
 from .fluctuations import specific_heat
 from .importance import LogZEstimate, log_z_importance
-from .overlaps import OverlapDistribution, overlap_distribution
+from .overlaps import OverlapDistribution, chain_overlaps, overlap_distribution
 from .state import Estimates, distinct_fraction, estimate, log_prob, model_machine_pow
 from .thermo import ThermoEstimate, iid_statistics, local_values, relative_error, thermodynamics
 
@@ -43,6 +44,7 @@ __all__ = [
     "log_prob",
     "log_z_importance",
     "model_machine_pow",
+    "chain_overlaps",
     "overlap_distribution",
     "relative_error",
     "specific_heat",

@@ -12,7 +12,7 @@ import numpy as np
 from .._distributed import gather_to_host
 from ._samples import flat_samples as _flat_samples
 
-__all__ = ["OverlapDistribution", "overlap_distribution"]
+__all__ = ["OverlapDistribution", "chain_overlaps", "overlap_distribution"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class OverlapDistribution:
         q2, q2_error: :math:`\langle q^2\rangle` and its error.
         abs_q, abs_q_error: :math:`\langle |q|\rangle` and its error.
         n_samples: samples used; n_pairs: pairs counted.
+        small_q_weight, small_q_weight_error: :math:`P(|q| < q_s)` and its error, with
+            :math:`q_s` = ``small_q`` (0.1 by default: the weight between the peaks, the mark of
+            replica-symmetry breaking in a spin glass).
     """
 
     q: np.ndarray
@@ -41,6 +44,9 @@ class OverlapDistribution:
     abs_q_error: float
     n_samples: int
     n_pairs: int = field(default=0)
+    small_q: float = 0.1
+    small_q_weight: float = float("nan")
+    small_q_weight_error: float = float("nan")
 
     def as_dict(self) -> dict:
         return {
@@ -53,6 +59,9 @@ class OverlapDistribution:
             "abs_q_error": self.abs_q_error,
             "n_samples": self.n_samples,
             "n_pairs": self.n_pairs,
+            "small_q": self.small_q,
+            "small_q_weight": self.small_q_weight,
+            "small_q_weight_error": self.small_q_weight_error,
         }
 
 
@@ -69,7 +78,9 @@ def _pair_counts(xa, xb, same: bool):
     return jnp.zeros(n + 1, dtype=jnp.int32).at[idx.ravel()].add(weight.ravel())
 
 
-def overlap_distribution(samples, *, n_blocks: int = 10, max_samples: int | None = None) -> OverlapDistribution:
+def overlap_distribution(
+    samples, *, n_blocks: int = 10, max_samples: int | None = None, small_q: float = 0.1
+) -> OverlapDistribution:
     r""":math:`P(q_{ab})` over all pairs of distinct independent samples, with jackknife errors.
 
     The ``M`` samples are split into ``n_blocks`` equal blocks (the last ``M mod n_blocks``
@@ -81,6 +92,7 @@ def overlap_distribution(samples, *, n_blocks: int = 10, max_samples: int | None
         samples: ``(..., N)`` independent samples (e.g. ``vstate.samples``).
         n_blocks: number of jackknife blocks (>= 2).
         max_samples: use only the first ``max_samples`` samples (the cost is quadratic).
+        small_q: the threshold of :attr:`OverlapDistribution.small_q_weight`.
 
     Samples sharded over the devices of several processes (:func:`jax.distributed.initialize`)
     are gathered to every process first (only the first ``max_samples``), so every process must
@@ -105,16 +117,22 @@ def overlap_distribution(samples, *, n_blocks: int = 10, max_samples: int | None
             c = np.asarray(_pair_counts(blocks[a], blocks[b], a == b), dtype=np.int64)
             counts[a, b] = c
             counts[b, a] = c
-    q = np.linspace(-1.0, 1.0, n + 1)
     total = np.triu(np.ones((n_blocks, n_blocks), dtype=bool))
-    all_counts = counts[total].sum(axis=0)
+    return _jackknife(counts, counts[total].sum(axis=0), n_blocks * size, small_q)
+
+
+def _jackknife(counts: np.ndarray, all_counts: np.ndarray, n_samples: int, small_q: float) -> OverlapDistribution:
+    """P(q) and its moments from ``all_counts`` ``(N+1,)``; errors by leaving out, for each block
+    ``k``, the pairs ``counts[k].sum(axis=0)`` that involve it (``counts``: ``(K, K, N+1)``)."""
+    n_blocks, n = counts.shape[0], counts.shape[-1] - 1
+    q = np.linspace(-1.0, 1.0, n + 1)
+    small = np.abs(q) < small_q - 1e-12
 
     def moments(c):
         p = c / c.sum()
-        return np.concatenate([p, [p @ q**2, p @ np.abs(q)]])
+        return np.concatenate([p, [p @ q**2, p @ np.abs(q), p[small].sum()]])
 
     full = moments(all_counts)
-    # Leave-one-block-out: drop every pair involving block k (row k counts each once).
     loo = np.stack([moments(all_counts - counts[k].sum(axis=0)) for k in range(n_blocks)])
     err = np.sqrt((n_blocks - 1) / n_blocks * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
     return OverlapDistribution(
@@ -125,6 +143,40 @@ def overlap_distribution(samples, *, n_blocks: int = 10, max_samples: int | None
         q2_error=float(err[n + 1]),
         abs_q=float(full[n + 2]),
         abs_q_error=float(err[n + 2]),
-        n_samples=n_blocks * size,
+        n_samples=int(n_samples),
         n_pairs=int(all_counts.sum()),
+        small_q=float(small_q),
+        small_q_weight=float(full[n + 3]),
+        small_q_weight_error=float(err[n + 3]),
     )
+
+
+def chain_overlaps(chains, *, small_q: float = 0.1) -> OverlapDistribution:
+    r""":math:`P(q_{ab})` of Markov chains: every pair of samples from two *different* chains.
+
+    Samples of one chain are correlated in time, so pairing them would bias :math:`P(q)`
+    towards the chain's own valley; samples of independent chains (e.g. the chains of
+    :func:`~netket_arnn.sampling.parallel_tempering`) are independent replicas of the system.
+    All :math:`L^2` pairs of every pair of chains :math:`a < b` are counted, and the errors come
+    from a jackknife over chains (leave one chain and all its pairs out), which accounts for the
+    correlations in time. Cost :math:`O(C^2 L^2 N)`.
+
+    Args:
+        chains: ``(C, L, N)`` samples of ``C >= 3`` chains of length ``L`` (e.g. a
+            :class:`~netket_arnn.data.BoltzmannDataset`'s ``chains``), held by this process.
+        small_q: the threshold of :attr:`OverlapDistribution.small_q_weight`.
+    """
+    x = np.asarray(chains)
+    if x.ndim != 3:
+        raise ValueError(f"chains must have shape (n_chains, chain_length, N), got {x.shape}")
+    n_chains, length, n = x.shape
+    if n_chains < 3:
+        raise ValueError(f"chain_overlaps needs at least 3 chains (a jackknife over chains), got {n_chains}")
+    blocks = [jnp.asarray(c.astype(np.float64)) for c in x]
+    counts = np.zeros((n_chains, n_chains, n + 1), dtype=np.int64)
+    for a in range(n_chains):
+        for b in range(a + 1, n_chains):
+            c = np.asarray(_pair_counts(blocks[a], blocks[b], False), dtype=np.int64)
+            counts[a, b] = counts[b, a] = c
+    pairs = np.triu(np.ones((n_chains, n_chains), dtype=bool), k=1)
+    return _jackknife(counts, counts[pairs].sum(axis=0), n_chains * length, small_q)

@@ -74,6 +74,7 @@ def test_short_run_of_spin_glass_arnn_lowers_the_nll_and_the_kl():
     nll0, kl0 = figures()
     driver.run(30, show_progress=False)
     nll1, kl1 = figures()
-    # measured: KL 0.30 -> 0.06, held-out NLL 0.578 -> 0.539 per spin
     assert kl1 < kl0 / 3, (kl0, kl1)
-    assert nll1 < nll0 - 0.02, (nll0, nll1)
+    # the held-out NLL per spin is S(p)/N + KL/N up to its sampling noise (~0.002 here): it falls
+    # with the KL
+    assert nll0 - nll1 > 0.5 * (kl0 - kl1) / N, (nll0, nll1, kl0, kl1)

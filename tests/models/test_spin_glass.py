@@ -180,6 +180,8 @@ _MODELS = {
     "sparse-learned": lambda: _model(
         _with_fields(_ea(3, pbc=False), 1), 0.9, k=2, learn_couplings=True, couplings_init_scale=0.5, init_scale=0.4
     ),
+    "dense-centred": lambda: _model(_with_fields(_sk(7), 3), 0.9, k=1, init_scale=0.4, centred=True),
+    "sparse-centred": lambda: _model(_with_fields(_ea(3), 2), 0.9, k=2, init_scale=0.4, centred=True),
 }
 # (the dense models have 7 sites: an odd number, padded to whole chunks)
 
@@ -362,7 +364,9 @@ def test_batched_pass_memory_stays_within_budget():
     assert temp_bytes(200, 2**12) < temp_bytes(200, 2**25) / 2
 
 
-@pytest.mark.parametrize("name", ["dense-k0", "dense-learned", "sparse-learned", "sparse-fixed-k2"])
+@pytest.mark.parametrize(
+    "name", ["dense-k0", "dense-learned", "sparse-learned", "sparse-fixed-k2", "dense-centred", "sparse-centred"]
+)
 def test_fused_gradient_equals_autodiff_of_the_reference(name):
     # log_prob_vjp (one pass, backward written out) against jax.vjp of the plain reference
     # computation, on a batch that is not a multiple of the tile and sizes that need padding
@@ -482,13 +486,14 @@ def _exact_log_p(H, beta):
     return states, log_w - scipy.special.logsumexp(log_w)
 
 
+@pytest.mark.parametrize("centred", [False, True])
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("k", [0, 1, 2])
-def test_decoupled_start_is_exact_when_no_two_unsampled_spins_interact(k, sparse):
+def test_decoupled_start_is_exact_when_no_two_unsampled_spins_interact(k, sparse, centred):
     # A star centred on the first site: given x_<i, the unsampled spins are independent, so the
     # decoupled start is the exact conditional (up to e^-14 of the outer units' linear regime).
     H, beta = _star(7, k, sparse), 0.8
-    model = SpinGlassARNN.from_hamiltonian(H, beta, k=k, start="decoupled", dtype=jnp.float64)
+    model = SpinGlassARNN.from_hamiltonian(H, beta, k=k, start="decoupled", centred=centred, dtype=jnp.float64)
     assert model.is_sparse == sparse
     states, log_p = _exact_log_p(H, beta)
     log_q = 2 * np.asarray(model.apply(_init(model), jnp.asarray(states)))
@@ -508,11 +513,13 @@ def test_decoupled_start_is_far_closer_to_p_than_the_random_start():
 
 def test_start_params_are_the_initial_parameters_and_move_with_beta():
     for H in (_with_fields(_sk(6), 1), _with_fields(_ea(3), 2)):
-        model = SpinGlassARNN.from_hamiltonian(H, 0.7, k=1, start="decoupled")
-        params = _init(model)["params"]
-        start = model.start_params(0.7)
-        for name, value in start.items():
-            np.testing.assert_allclose(params[name], value, rtol=1e-15)
+        for centred in (True, False):
+            model = SpinGlassARNN.from_hamiltonian(H, 0.7, k=1, start="decoupled", centred=centred)
+            params = _init(model)["params"]
+            start = model.start_params(0.7)
+            for name, value in start.items():
+                np.testing.assert_allclose(params[name], value, rtol=1e-15)
+        # in the paper's parametrisation (centred adds the chains' outputs at ξ = 0 to the bias)
         # the first layer's parts are proportional to β, the outer units and v do not move; with
         # fields, the sparse pairs without units add log-cosh constants to the bias (not linear)
         doubled = model.start_params(1.4)
@@ -524,6 +531,7 @@ def test_start_params_are_the_initial_parameters_and_move_with_beta():
 
 def test_the_default_start_is_random_and_a_decoupled_start_needs_the_couplings():
     H = _sk(6)
+    assert SpinGlassARNN.from_hamiltonian(H, 0.7, k=1).centred  # and the outputs centred
     params = _init(SpinGlassARNN.from_hamiltonian(H, 0.7, k=1))["params"]
     assert float(jnp.std(params["v"])) < 0.05  # not the decoupled -1
     learned = SpinGlassARNN.from_hamiltonian(H, 0.7, k=1, learn_couplings=True, start="decoupled")
@@ -532,3 +540,48 @@ def test_the_default_start_is_random_and_a_decoupled_start_needs_the_couplings()
         _init(SpinGlassARNN.from_hamiltonian(H, 0.7, learn_couplings=True, couplings_init_scale=0.1, start="decoupled"))
     with pytest.raises(ValueError, match="start must be one of 'decoupled', 'random'"):
         SpinGlassARNN.from_hamiltonian(H, 0.7, start="exact")
+
+
+# -- centred chain outputs --------------------------------------------------------------------------
+@pytest.mark.parametrize("sparse", [False, True])
+def test_centred_network_is_the_same_family_shifted_in_its_bias(sparse):
+    # u_i(centred; c) = u_i(plain; c - C(w, b, v)): the same conditionals, reached by a bias shift
+    H = _with_fields(_ea(3), 2) if sparse else _with_fields(_sk(7), 3)
+    plain, centred = (_model(H, 0.9, k=2, init_scale=0.4, centred=c) for c in (False, True))
+    variables = _init(centred, seed=4)
+    params = variables["params"]
+    offsets = centred.apply(variables, params["w"], params["b"], params["v"], method=centred.output_offsets)
+    assert float(jnp.max(jnp.abs(offsets))) > 1e-3  # the shift is not trivial
+    x = jnp.asarray(H.hilbert.all_states(), dtype=jnp.float64)
+    shifted = {**variables, "params": {**params, "bias": params["bias"] - offsets}}
+    np.testing.assert_allclose(_log_q(centred, variables, x), _log_q(plain, shifted, x), atol=1e-12)
+    assert np.max(np.abs(_log_q(centred, variables, x) - _log_q(plain, variables, x))) > 1e-2
+
+
+def test_centred_decoupled_start_survives_adam_steps():
+    # The outer units of the decoupled start sit at -14: uncentred, every Adam step on v moves the
+    # logits by ~14 times the learning rate per pair. Centred, the output weights see only the
+    # ξ-dependent part. Exact gradient of KL(q||p) by enumeration, ten Adam steps at 1e-3.
+    n, beta = 12, 0.2
+    H = na.sherrington_kirkpatrick(n, seed=5)
+    states, log_p = _exact_log_p(H, beta)
+    states = jnp.asarray(states, dtype=jnp.float64)
+    kl = {}
+    for centred in (False, True):
+        model = SpinGlassARNN.from_hamiltonian(H, beta, k=1, start="decoupled", centred=centred, dtype=jnp.float64)
+        variables = _init(model)
+
+        def divergence(p, model=model, variables=variables):
+            log_q = 2.0 * model.apply({**variables, "params": p}, states)
+            return jnp.sum(jnp.exp(log_q) * (log_q - log_p))
+
+        params, optimizer = variables["params"], optax.adam(1e-3)
+        state, grad = optimizer.init(params), jax.jit(jax.grad(divergence))
+        before = float(divergence(params))
+        for _ in range(10):
+            updates, state = optimizer.update(grad(params), state, params)
+            params = optax.apply_updates(params, updates)
+        kl[centred] = (before, float(divergence(params)))
+    assert kl[True][0] == pytest.approx(kl[False][0], rel=1e-9)  # the same start
+    assert kl[True][1] < 2 * kl[True][0], kl  # centred: the start is kept (or improved)
+    assert kl[False][1] > 100 * kl[True][1], kl  # plain: the start is lost

@@ -182,6 +182,8 @@ def test_chain_overlaps_pairs_only_different_chains():
         obs.chain_overlaps(chains[:2])
     with pytest.raises(ValueError, match="n_chains, chain_length, N"):
         obs.chain_overlaps(chains[0])
+    with pytest.raises(ValueError, match="small_q must be in"):
+        obs.chain_overlaps(chains, small_q=0.0)
 
 
 def test_overlap_excludes_self_pairs():

@@ -124,6 +124,8 @@ def overlap_distribution(
 def _jackknife(counts: np.ndarray, all_counts: np.ndarray, n_samples: int, small_q: float) -> OverlapDistribution:
     """P(q) and its moments from ``all_counts`` ``(N+1,)``; errors by leaving out, for each block
     ``k``, the pairs ``counts[k].sum(axis=0)`` that involve it (``counts``: ``(K, K, N+1)``)."""
+    if not 0.0 < small_q <= 1.0:
+        raise ValueError(f"small_q must be in (0, 1], got {small_q!r}")
     n_blocks, n = counts.shape[0], counts.shape[-1] - 1
     q = np.linspace(-1.0, 1.0, n + 1)
     small = np.abs(q) < small_q - 1e-12

@@ -109,19 +109,17 @@ def run_case(case: dict, args, save) -> dict:
     betas = [b for b in na.driver.beta_grid(0.1, 2.0, 0.05) if b <= args.beta_max + 1e-9]
     n, seed, name = case["N"], case["seed"], case["net"]
     H = na.sherrington_kirkpatrick(n, seed=seed) if case["system"] == "sk" else na.curie_weiss(n)
-    net = na.get_net(name)
+    net, net_options = na.get_net(name), net_options_of(args)
     vstate = nk.vqs.MCState(
         nk.sampler.ARDirectSampler(H.hilbert),
-        net(H, betas[0], **net_options_of(args)),
+        net(H, betas[0], **net_options),
         n_samples=args.batch,
         chunk_size=net.chunk_size(n),
         seed=seed,
         sampler_seed=seed + 1,
     )
     reference = published_sk(n, seed, LABELS.get(name, name)) if case["system"] == "sk" else {}
-    case.update(
-        protocol=protocol.settings(), net_options=net_options_of(args), rows=[], n_parameters=int(vstate.n_parameters)
-    )
+    case.update(protocol=protocol.settings(), net_options=net_options, rows=[], n_parameters=int(vstate.n_parameters))
     start, samples = time.perf_counter(), 0
 
     def on_record(record):

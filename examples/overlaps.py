@@ -379,12 +379,14 @@ def main(argv=None):
         seeds = (None,) if system == "CW" else part["seeds"]
         mc = None
         if system == "SK" and truth:
+            q2, q2_error = seed_mean([truth[s] for s in seeds], "q2")
+            w, w_error = seed_mean([truth[s] for s in seeds], "small_q_weight")
             mc = {
                 "P": np.mean([mc_binned(truth[s]) for s in seeds], axis=0),
-                "q2": float(np.mean([truth[s]["q2"] for s in seeds])),
-                "q2_error": float(np.sqrt(np.sum([truth[s]["q2_error"] ** 2 for s in seeds])) / len(seeds)),
-                "w": float(np.mean([truth[s]["small_q_weight"] for s in seeds])),
-                "w_error": float(np.sqrt(np.sum([truth[s]["small_q_weight_error"] ** 2 for s in seeds])) / len(seeds)),
+                "q2": q2,
+                "q2_error": q2_error,
+                "w": w,
+                "w_error": w_error,
                 "equilibrated": all(truth[s]["equilibrated"] for s in seeds),
             }
             hist[(system, beta, "monte_carlo")] = mc["P"]
@@ -459,16 +461,22 @@ def mc_binned(truth: dict) -> np.ndarray:
     return np.histogram(q, bins=BIN_EDGES, weights=np.asarray(truth["probability"]))[0]
 
 
+def seed_mean(estimates: list[dict], name: str) -> tuple[float, float]:
+    """The mean of ``estimates[k][name]`` over independent instances and its error, from the
+    ``name + "_error"`` of each (NaN where an estimate lacks the value)."""
+    values = np.array([e.get(name, np.nan) for e in estimates])
+    errors = np.array([e.get(f"{name}_error", np.nan) for e in estimates])
+    return float(values.mean()), float(np.sqrt(np.sum(errors**2)) / len(errors))
+
+
 def against_monte_carlo(runs, system, name, seeds, beta, mc) -> dict:
     """A net's ⟨q²⟩ and weight at |q| < 0.1 (the seeds' mean, from its own P(q) estimate with its
     jackknife error; both are unchanged by the flip-symmetrisation) beside the Monte Carlo values,
     and their differences in units of the combined error."""
     records = [[r for r in runs[(system, name, s)] if abs(r.beta - beta) < 1e-9][0] for s in seeds]
     pq = [r.extra["overlaps"] for r in records]
-    q2 = float(np.mean([o["q2"] for o in pq]))
-    q2_error = float(np.sqrt(np.sum([o["q2_error"] ** 2 for o in pq])) / len(pq))
-    w = float(np.mean([o.get("small_q_weight", np.nan) for o in pq]))
-    w_error = float(np.sqrt(np.sum([o.get("small_q_weight_error", np.nan) ** 2 for o in pq])) / len(pq))
+    q2, q2_error = seed_mean(pq, "q2")
+    w, w_error = seed_mean(pq, "small_q_weight")
     return {
         "q2_estimate": q2,
         "q2_error": q2_error,

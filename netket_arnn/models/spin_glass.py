@@ -119,6 +119,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.sparse
+import scipy.special
 from netket.utils import HashableArray
 from netket.utils.types import DType
 
@@ -159,8 +160,7 @@ def _chain_terms_at_zero(w: np.ndarray, b: np.ndarray, v: np.ndarray) -> np.ndar
     r"""``(P,)`` :math:`v^+\phi^+(0) - v^-\phi^-(0)` in float64 NumPy (see ``signed_chain_terms``)."""
     u = np.zeros(w.shape[1:])
     for j in range(w.shape[0]):
-        z = b[j] + w[j] * u
-        u = np.minimum(z, 0.0) - np.log1p(np.exp(-np.abs(z)))
+        u = scipy.special.log_expit(b[j] + w[j] * u)
     return v[0] * u[0] - v[1] * u[1]
 
 

@@ -47,6 +47,7 @@ BATCH, FINAL_SAMPLES, PUBLISHED_SAMPLES = 2000, 40_000, 40_000
 LABELS = {"sk_rs": "SK_RS", "sk_1rsb": "SK_1RSB", "sk_2rsb": "SK_2RSB", "1l": "1L", "made_23": "MADE_23"}
 CW_LABELS = {"cw_inf": "CW_inf", "1p": "1P"}
 K_OF = {"sk_rs": 0, "sk_1rsb": 1, "sk_2rsb": 2}
+PAPER_CW_NETS = ("cw_inf", "1p")  # the paper code's CWARNN_inf and oneP
 
 
 def published_sk(n: int, seed: int, label: str) -> dict[float, tuple[float, float]]:
@@ -195,20 +196,23 @@ def summarise_case(case: dict, args) -> None:
 
 
 def paper_step_seconds(case: dict, args, workdir: Path) -> float | None:
-    """Median seconds of one training step of the paper's code on this instance (SK_kRSB only)."""
-    if not args.paper_code or case["net"] not in K_OF:
+    """Median seconds of one training step of the paper's code on this instance (SK_kRSB, CW_∞, 1P)."""
+    if not args.paper_code or case["net"] not in (*K_OF, *PAPER_CW_NETS):
         return None
     import numpy as np
 
     import netket_arnn as na
 
-    H = na.sherrington_kirkpatrick(case["N"], seed=case["seed"])
-    instance = workdir / f"sk_{case['N']}_{case['seed']}.npz"
-    np.savez(instance, N=case["N"], edges=np.asarray(H.edges), weights=np.asarray(H.edge_weights), dense=True)
+    if case["net"] in PAPER_CW_NETS:
+        net = {"net": case["net"]}  # run.CW_case: J = 1, h = 0
+    else:
+        H = na.sherrington_kirkpatrick(case["N"], seed=case["seed"])
+        instance = workdir / f"sk_{case['N']}_{case['seed']}.npz"
+        np.savez(instance, N=case["N"], edges=np.asarray(H.edges), weights=np.asarray(H.edge_weights), dense=True)
+        net = {"k": K_OF[case["net"]], "sparse": False, "instance": str(instance)}
     spec = {
         "task": "train_step",
-        "k": K_OF[case["net"]],
-        "sparse": False,
+        **net,
         "N": case["N"],
         "batch": args.batch,
         "beta": 1.0,
@@ -217,7 +221,6 @@ def paper_step_seconds(case: dict, args, workdir: Path) -> float | None:
         "warmup": 2,
         "max_foreign_load": 0.5,
         "threads": args.threads,
-        "instance": str(instance),
     }
     spec_path, out_path = workdir / "paper.spec.json", workdir / "paper.out.json"
     spec_path.write_text(json.dumps(spec))

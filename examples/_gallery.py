@@ -94,10 +94,11 @@ PAPER_BETAS = grid(0.1, 2.0, 0.05)
 PAPER_PROTOCOL = Protocol(betas=PAPER_BETAS, training=na.driver.PAPER, n_samples=2000, n_final_samples=20000)
 
 
-def paper_size_protocol(betas: tuple = PAPER_BETAS) -> Protocol:
-    """The ``--paper-size`` mode: the package's default training protocol (``na.driver.ADAPTIVE``) with
+def paper_size_protocol(betas: tuple = PAPER_BETAS, training=None) -> Protocol:
+    """The ``--paper-size`` mode: a training protocol of the package (default ``na.driver.ADAPTIVE``) with
     the paper's batch of 2000 on ``betas`` (default the paper's grid), final estimates from 40,000 samples."""
-    return Protocol(betas=tuple(betas), training=na.driver.ADAPTIVE, n_samples=2000, n_final_samples=40000)
+    training = na.driver.ADAPTIVE if training is None else training
+    return Protocol(betas=tuple(betas), training=training, n_samples=2000, n_final_samples=40000)
 
 
 #: The modes that run for hours: they save a checkpoint every CHECKPOINT_EVERY steps as well as after every β.
@@ -306,10 +307,13 @@ def describe_training(training: na.AnnealProtocol, lr: str | None = None) -> str
     """The training in a few words for a figure's title (``lr``: another text for the learning rate)."""
     optimizer = {"adam": "Adam", "sgd": "SGD"}[training.optimizer]
     text = f"{optimizer} {lr or f'{training.learning_rate:g}'}"
+    if training.preconditioner == "sr":
+        text = f"SR at {training.learning_rate:g} of the Newton step"
     if _fixed(training):
         return f"{text}, {training.warmup_steps} warm-up + {training.max_steps} steps/β"
     low = training.settings()["min_steps"]
-    text = f"protocol {training.name!r}: {text}, {training.warmup_steps} warm-up + {low}–{training.max_steps} steps/β"
+    steps = f"{low}–{training.max_steps}" if low != training.max_steps else f"{low}"
+    text = f"protocol {training.name!r}: {text}, {training.warmup_steps} warm-up + {steps} steps/β"
     if training.convergence is not None:
         text += " (until f[q] stops decreasing)"
     if training.settle_steps:
@@ -320,7 +324,12 @@ def describe_training(training: na.AnnealProtocol, lr: str | None = None) -> str
 
 
 def _fixed(training: na.AnnealProtocol) -> bool:
-    return training.convergence is None and training.settle_steps == 0 and training.ramp_steps == 0
+    return (
+        training.convergence is None
+        and training.settle_steps == 0
+        and training.ramp_steps == 0
+        and training.preconditioner is None
+    )
 
 
 def describe_mode(mode: str, protocol: Protocol, lr: str | None = None) -> str:

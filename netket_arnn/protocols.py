@@ -22,10 +22,31 @@ Named protocols (:func:`get_protocol`):
 - ``"adaptive"``: the package's default (see :data:`ADAPTIVE` for its values and the training guide
   for the measurements that chose them): the physics start of the model and its shift from β to
   β, a convergence test per β and a settle phase, for at most a tenth of the paper's training
-  samples on its grid.
+  samples on its grid;
+- ``"natural"``: natural-gradient steps (NetKet's ``SR`` with the dense Jacobian QGT) of a fixed
+  fraction of the Newton step of the KL divergence, the same physics start, shift and step budget
+  (:data:`NATURAL`): for the small nets (CW_∞, 1P; up to a few thousand parameters), where it
+  reaches the net's own optimum at every β.
 
 This module imports neither jax nor NetKet (the command line names protocols before jax starts);
 the callback that runs a protocol's steps is :class:`~netket_arnn.driver.BetaSteps`.
+
+**Natural-gradient steps.** With ``preconditioner="sr"`` the optimizer is SGD on the gradient
+preconditioned by NetKet's quantum geometric tensor :math:`S`, and ``learning_rate`` is the
+fraction :math:`\varepsilon` of a Newton step of :math:`\mathrm{KL}(q\|p) = \beta N (f[q] - f)`
+in the Fisher metric. For an ARNN NetKet's :math:`S` is the covariance of
+:math:`\partial_\theta \log\psi = \tfrac12 \partial_\theta \log q`, a quarter of the Fisher matrix
+:math:`F`, and the driver's gradient is that of :math:`f = F/N`, so the SGD learning rate that
+gives :math:`\delta\theta = -\varepsilon F^{-1}\nabla_\theta \mathrm{KL}` is
+
+.. math:: \eta = \varepsilon\,\beta N / 4 ,
+
+set at every β (:meth:`AnnealProtocol.step_scale`). Near the optimum :math:`F` is the Hessian of
+the KL divergence, so the steps are Newton steps in every parameter direction at once, whatever
+the parameters' scales: a net whose parameters differ by a factor :math:`N` in scale (CW_∞'s
+:math:`w_0` multiplies :math:`M_i = O(N)`, its :math:`w^1_i` a sign) converges at the same rate
+in all of them, where Adam's per-parameter steps of the learning rate's size are too small for
+one and too noisy for the other.
 
 The learning rate is applied as a factor on the optimizer's updates
 (:attr:`~netket_arnn.driver.VariationalFreeEnergy.learning_rate_factor`), so any optax
@@ -43,7 +64,7 @@ import numpy as np
 
 from ._validation import check_non_negative_int, check_positive_int, check_real
 
-__all__ = ["ADAPTIVE", "PAPER", "AnnealProtocol", "Convergence", "get_protocol", "protocol_names"]
+__all__ = ["ADAPTIVE", "NATURAL", "PAPER", "AnnealProtocol", "Convergence", "get_protocol", "protocol_names"]
 
 
 @dataclass(frozen=True)
@@ -97,7 +118,9 @@ class AnnealProtocol:
 
     Args:
         name: the protocol's name, as results files write it.
-        learning_rate: the optimizer's learning rate in the search phase (> 0).
+        learning_rate: the optimizer's learning rate in the search phase (> 0); with
+            ``preconditioner="sr"`` the fraction :math:`\varepsilon` of the Newton step of the KL
+            divergence (the module doc).
         warmup_steps: extra steps of the search phase at the first β (>= 0).
         max_steps: most steps of the search phase at every β (>= 0).
         min_steps: fewest steps of the search phase before ``convergence`` may end it
@@ -121,6 +144,11 @@ class AnnealProtocol:
         shift_start: at every new β, move the parameters by the change of the model's physics
             start between the two β (:func:`netket_arnn.models.hooks.shift_to_beta`; models
             without a start are carried over unchanged).
+        preconditioner: ``None`` or ``"sr"``: natural-gradient steps with NetKet's ``SR`` and the
+            dense Jacobian QGT (:meth:`build_preconditioner`; its cost grows as samples ×
+            parameters, so it is for nets of up to a few thousand parameters). Needs
+            ``optimizer="sgd"``.
+        diag_shift: the ``SR`` diagonal shift (> 0), added to :math:`S`.
     """
 
     name: str = "custom"
@@ -136,6 +164,8 @@ class AnnealProtocol:
     ramp_steps: int = 0
     physics_start: bool = False
     shift_start: bool = False
+    preconditioner: str | None = None
+    diag_shift: float = 1e-4
     #: set by __post_init__: the resolved fewest steps of the search phase
     _min: int = field(default=0, init=False, repr=False, compare=False)
 
@@ -167,6 +197,17 @@ class AnnealProtocol:
             check_positive_int(self.n_samples, "n_samples")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if self.preconditioner not in (None, "sr"):
+            raise ValueError(f"preconditioner must be None or 'sr', got {self.preconditioner!r}")
+        if self.preconditioner == "sr" and self.optimizer != "sgd":
+            # Adam would rescale the natural-gradient direction parameter by parameter
+            raise ValueError(
+                f"preconditioner='sr' takes natural-gradient steps: it needs optimizer='sgd', got {self.optimizer!r}"
+            )
+        shift = check_real(self.diag_shift, "diag_shift")
+        if not shift > 0:
+            raise ValueError(f"diag_shift must be > 0, got {self.diag_shift!r}")
+        object.__setattr__(self, "diag_shift", shift)
 
     # -- the plan -----------------------------------------------------------------------------
     def max_steps_at(self, index: int) -> int:
@@ -189,6 +230,21 @@ class AnnealProtocol:
             return 1.0
         t = min(max(settle_step, 0), self.settle_steps) / self.settle_steps
         return self.final_factor + (1.0 - self.final_factor) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+    def step_scale(self, beta: float, n_sites: int) -> float:
+        r"""The factor on :attr:`learning_rate` set by the protocol at inverse temperature ``beta`` for
+        ``n_sites`` spins: :math:`\beta N / 4` for natural-gradient steps (the module doc), else 1."""
+        if self.preconditioner == "sr":
+            return float(beta) * int(n_sites) / 4.0
+        return 1.0
+
+    def build_preconditioner(self):
+        """NetKet's preconditioner of ``preconditioner`` (``SR`` with the dense Jacobian QGT), or ``None``."""
+        if self.preconditioner is None:
+            return None
+        import netket as nk  # here, so that naming a protocol (the command line's --help) does not import jax
+
+        return nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTJacobianDense, diag_shift=self.diag_shift)
 
     def build_optimizer(self):
         """The optax optimizer at :attr:`learning_rate` (its hyper-parameters kept in its state, so results
@@ -240,7 +296,25 @@ ADAPTIVE = AnnealProtocol(
     shift_start=True,
 )
 
-_PROTOCOLS = {p.name: p for p in (PAPER, ADAPTIVE)}
+#: Natural-gradient steps for the small nets (CW_∞, 1P): SR with SGD at a tenth of the Newton step
+#: of the KL divergence, the physics start and its shift, 87 + 20 steps at every β: the same
+#: budget as :data:`ADAPTIVE` (4,473 steps on the paper's grid), spent at every β.
+NATURAL = AnnealProtocol(
+    name="natural",
+    learning_rate=0.1,
+    warmup_steps=300,
+    max_steps=87,
+    settle_steps=20,
+    final_factor=0.05,
+    n_samples=2000,
+    optimizer="sgd",
+    physics_start=True,
+    shift_start=True,
+    preconditioner="sr",
+    diag_shift=1e-4,
+)
+
+_PROTOCOLS = {p.name: p for p in (PAPER, ADAPTIVE, NATURAL)}
 
 
 def protocol_names() -> list[str]:
@@ -249,7 +323,7 @@ def protocol_names() -> list[str]:
 
 
 def get_protocol(protocol: AnnealProtocol | str) -> AnnealProtocol:
-    """The protocol named ``protocol`` (``"paper"``, ``"adaptive"``), or the protocol itself."""
+    """The protocol named ``protocol`` (``"paper"``, ``"adaptive"``, ``"natural"``), or the protocol itself."""
     if isinstance(protocol, AnnealProtocol):
         return protocol
     if isinstance(protocol, str) and protocol in _PROTOCOLS:

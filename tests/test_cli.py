@@ -129,6 +129,26 @@ def test_protocol_is_the_adaptive_default_with_single_values_changed(tmp_path, c
     assert steps == [1 + 4 + used.settle_steps, 4 + used.settle_steps]  # window 20 > 4 steps: never converged
 
 
+def test_natural_protocol_takes_sr_from_the_protocol_and_its_shift_from_sr():
+    parser = cli.build_parser()
+    natural = anneal_command.protocol_of(parser.parse_args(["anneal", "--protocol", "natural"]))
+    assert natural is na.driver.NATURAL  # --optimizer's default is the protocol's (sgd), not adam
+    same = anneal_command.protocol_of(parser.parse_args(["anneal", "--protocol", "natural", "--optimizer", "sgd"]))
+    assert same is na.driver.NATURAL  # naming the protocol's own optimizer changes nothing
+    args = parser.parse_args(["anneal", "--protocol", "natural", "--sr", "0.001"])
+    shifted = anneal_command.protocol_of(args)
+    assert shifted.diag_shift == 0.001 and shifted.preconditioner == "sr"
+    assert anneal_command.preconditioner_settings(args, shifted)["diag_shift"] == 0.001
+    plain = parser.parse_args(["anneal", "--sr", "0.01"])
+    assert anneal_command.protocol_of(plain).preconditioner is None
+    assert anneal_command.preconditioner_settings(plain, anneal_command.protocol_of(plain)) == {
+        "name": "SR",
+        "diag_shift": 0.01,
+    }
+    with pytest.raises(SystemExit, match="optimizer='sgd'"):
+        anneal_command.protocol_of(parser.parse_args(["anneal", "--protocol", "natural", "--optimizer", "adam"]))
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["anneal", "--help"], ["reference", "--help"], ["fit", "--help"]])
 def test_help_shows_the_defaults(argv, capsys):
     with pytest.raises(SystemExit) as info:
@@ -137,12 +157,13 @@ def test_help_shows_the_defaults(argv, capsys):
     text = capsys.readouterr().out
     assert "``" not in text and ":func:" not in text and ":meth:" not in text  # no reStructuredText markup
     if argv[0] == "anneal":
+        flat = " ".join(text.split())  # argparse wraps the help text anywhere
         for shown in ("(default: adaptive)", "(default: 50)", "(default: cw)"):
-            assert shown in text, shown
-        flat = " ".join(text.split())
-        for name, p in (("adaptive", na.driver.ADAPTIVE), ("paper", na.driver.PAPER)):
-            for value in (p.max_steps, p.warmup_steps, p.learning_rate):
-                assert f"{value:g} {name}" in flat, (name, value)
+            assert shown in flat, shown
+        for name, p in (("adaptive", na.driver.ADAPTIVE), ("paper", na.driver.PAPER), ("natural", na.driver.NATURAL)):
+            for value in (p.max_steps, p.warmup_steps, p.learning_rate, p.optimizer):
+                shown = f"{value:g} {name}" if not isinstance(value, str) else f"{value} {name}"
+                assert shown in flat, (name, value)
         assert "(default: None)" not in text
     if argv[0] in ("anneal", "fit"):
         assert "--param-dtype {float64,float32}" in text and "(default: float64)" in text

@@ -83,6 +83,19 @@ def build_spin_glass(spec):
     return net_class(model, h2arnn.SK_krsb, input_mask, device="cpu", dict_nets=dict_nets, learn_first_l=False)
 
 
+def build_curie_weiss_net(spec):
+    """CW_∞ (``cw_arnn.CWARNN_inf``) or 1P (``cw_arnn.oneP``) on the Curie–Weiss model of ``run.CW_case``."""
+    import torch
+    from python_lib.models import spins_model
+    from python_lib.nets import cw_arnn
+
+    n, J, h = int(spec["N"]), float(spec.get("J", 1.0)), float(spec.get("h", 0.0))
+    interaction = torch.ones(n, n) - torch.eye(n, n)
+    model = spins_model.KW_exact_fast(n, h * torch.ones(n), J / (2 * n) * interaction, interaction, device="cpu")
+    classes = {"cw_inf": cw_arnn.CWARNN_inf, "1p": cw_arnn.oneP}
+    return classes[spec["net"]](model, device="cpu")
+
+
 def time_train_step(net, spec, out: dict, save) -> None:
     import torch
 
@@ -195,7 +208,7 @@ def main(argv=None) -> None:
 
     start = time.perf_counter()
     if spec["task"] == "train_step":
-        net = build_spin_glass(spec)
+        net = build_curie_weiss_net(spec) if spec.get("net") in ("cw_inf", "1p") else build_spin_glass(spec)
         result.update(n_parameters=int(net.num_params(train=False)), build_s=time.perf_counter() - start)
         time_train_step(net, spec, result, save)
     elif spec["task"] == "cw_sample":

@@ -119,8 +119,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         choices=protocol_names(),
         default="adaptive",
         help="training protocol: 'adaptive' (steps per β set by a convergence test, then a decaying learning "
-        "rate) or 'paper' (arXiv:2302.08347: Adam 1e-3, 5000 warm-up steps, 1020 steps per β); the options "
-        "below change single values of it",
+        "rate), 'natural' (natural-gradient steps, SR, for the small nets CW_∞ and 1P) or 'paper' "
+        "(arXiv:2302.08347: Adam 1e-3, 5000 warm-up steps, 1020 steps per β); the options below change single "
+        "values of it",
     )
     g.add_argument(
         "--steps-per-beta",
@@ -148,14 +149,28 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument(
         "--chunk-size", type=positive_int, default=None, help="samples per batched pass (None: chosen per model)"
     )
-    g.add_argument("--optimizer", choices=["adam", "sgd"], default="adam", help="optax optimizer")
+    g.add_argument(
+        "--optimizer",
+        choices=["adam", "sgd"],
+        default=None,
+        help="optax optimizer (default: the protocol's, "
+        + ", ".join(f"{p.optimizer} {n}" for n, p in _PROTOCOLS.items())
+        + ")",
+    )
     g.add_argument(
         "--lr",
         type=positive_float,
         default=None,
         help=f"learning rate (default: the protocol's, {_by_protocol('learning_rate')})",
     )
-    g.add_argument("--sr", type=positive_float, default=None, metavar="DIAG_SHIFT", help="precondition with SR")
+    g.add_argument(
+        "--sr",
+        type=positive_float,
+        default=None,
+        metavar="DIAG_SHIFT",
+        help="precondition with SR at this diagonal shift (with --protocol natural: its diagonal shift, "
+        f"{get_protocol('natural').diag_shift:g})",
+    )
     g.add_argument("--on-nan", choices=["raise", "rollback"], default="raise", help="when f[q] stops being finite")
     g.add_argument(
         "--init-seed",
@@ -233,8 +248,10 @@ def protocol_of(args) -> AnnealProtocol:
         changes["warmup_steps"] = args.warmup_steps
     if args.lr is not None:
         changes["learning_rate"] = args.lr
-    if args.optimizer != base.optimizer:
+    if args.optimizer is not None and args.optimizer != base.optimizer:
         changes["optimizer"] = args.optimizer
+    if args.sr is not None and base.preconditioner is not None:
+        changes["diag_shift"] = args.sr
     if args.window is not None:
         changes["convergence"] = None if args.window == 0 else Convergence(window=args.window)
         changes["min_steps"] = None
@@ -254,7 +271,17 @@ def _describe_protocol(protocol: AnnealProtocol) -> str:
         else f"{protocol.settings()['min_steps']}-{protocol.max_steps} steps per β (convergence window {rule.window})"
     )
     settle = f" + {protocol.settle_steps} settling" if protocol.settle_steps else ""
-    return f"{search}{settle}, {protocol.warmup_steps} warm-up, {protocol.optimizer} {protocol.learning_rate:g}"
+    step = f"{protocol.optimizer} {protocol.learning_rate:g}"
+    if protocol.preconditioner == "sr":
+        step = f"SR (diagonal shift {protocol.diag_shift:g}) at {protocol.learning_rate:g} of the Newton step"
+    return f"{search}{settle}, {protocol.warmup_steps} warm-up, {step}"
+
+
+def preconditioner_settings(args, protocol: AnnealProtocol) -> dict | None:
+    """The preconditioner of the run as plain values (the protocol's, or ``--sr``'s)."""
+    if protocol.preconditioner == "sr":
+        return {"name": "SR", "diag_shift": protocol.diag_shift, "from": "protocol"}
+    return None if args.sr is None else {"name": "SR", "diag_shift": args.sr}
 
 
 def critical_beta(H) -> float | None:
@@ -315,9 +342,9 @@ def _run(args) -> int:
         "plugins": list(args.plugin),
         "precision": precision(args),
         "seeds": {name: model_seeds(name, args.init_seed) for name in names},
-        "optimizer": {"name": args.optimizer, "learning_rate": protocol.learning_rate},
+        "optimizer": {"name": protocol.optimizer, "learning_rate": protocol.learning_rate},
         "protocol": protocol.settings(),
-        "preconditioner": None if args.sr is None else {"name": "SR", "diag_shift": args.sr},
+        "preconditioner": preconditioner_settings(args, protocol),
         "provenance": provenance(**precision(args)),
         "summary": {},
         "runs": {},
@@ -496,7 +523,10 @@ def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
         vstate,
         betas,
         protocol=protocol,
-        preconditioner=nk.optimizer.SR(diag_shift=args.sr) if args.sr is not None else None,
+        # a protocol with its own preconditioner builds it (--sr then sets its diagonal shift)
+        preconditioner=(
+            nk.optimizer.SR(diag_shift=args.sr) if args.sr is not None and protocol.preconditioner is None else None
+        ),
         stage=net.beta_stage,
         estimates=FinalEstimates(
             n_samples=args.final_samples, overlaps=args.overlaps, unbiased_samples=args.unbiased_samples
@@ -509,7 +539,7 @@ def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
             "name": name,
             "label": net.label,
             "system": label,
-            "optimizer_name": args.optimizer,
+            "optimizer_name": protocol.optimizer,
             "learning_rate": protocol.learning_rate,
             **precision(args),
             "seeds": seeds,

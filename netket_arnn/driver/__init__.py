@@ -11,7 +11,7 @@ variables, re-build), :mod:`.options` (the option groups of ``anneal`` and the p
 serialisation), :mod:`.max_likelihood` (maximum-likelihood training on data).
 """
 
-from ..protocols import ADAPTIVE, PAPER, AnnealProtocol, Convergence, get_protocol, protocol_names
+from ..protocols import ADAPTIVE, NATURAL, PAPER, AnnealProtocol, Convergence, get_protocol, protocol_names
 from .annealing import AnnealInterrupted, ESSWarning, anneal
 from .callbacks import BetaSteps, PlateauStopping
 from .divergence import DivergenceError, RollbackWarning
@@ -25,6 +25,7 @@ from .stages import BetaStage, Rebuild, SetExactVariables, Train
 
 __all__ = [
     "ADAPTIVE",
+    "NATURAL",
     "PAPER",
     "AnnealProtocol",
     "BetaSteps",

@@ -99,13 +99,14 @@ def anneal(
             (heating); see :class:`~netket_arnn.driver.StepwiseBeta`.
         optimizer: an optax optimizer; default Adam with learning rate 1e-3 (the paper's), built
             with ``optax.inject_hyperparams`` so that its settings are recorded. Its state is
-            carried over from one β to the next. With a ``protocol``: the protocol's Adam.
-        preconditioner: e.g. ``nk.optimizer.SR(diag_shift=1e-3)``.
+            carried over from one β to the next. With a ``protocol``: the protocol's optimizer.
+        preconditioner: e.g. ``nk.optimizer.SR(diag_shift=1e-3)``. With a protocol that has its
+            own (``"natural"``): the protocol's.
         protocol: a training protocol (:mod:`netket_arnn.protocols`): ``"paper"``,
-            ``"adaptive"`` or an :class:`~netket_arnn.driver.AnnealProtocol`. It sets the steps
-            at every β, when a β is done and the learning rate along the way, and replaces
-            ``steps_per_beta``, ``warmup_steps`` and ``early_stopping`` (an error if both are
-            given); the state's own ``n_samples`` is used.
+            ``"adaptive"``, ``"natural"`` or an :class:`~netket_arnn.driver.AnnealProtocol`. It sets
+            the steps at every β, when a β is done and the learning rate along the way, and replaces
+            ``steps_per_beta``, ``warmup_steps`` and ``early_stopping`` (and ``preconditioner`` if it
+            has one; an error if both are given); the state's own ``n_samples`` is used.
         steps_per_beta: without a protocol, the (maximum) number of steps at every β (>= 0,
             default 1000).
         warmup_steps: without a protocol, extra steps at the first β (>= 0, default 0).
@@ -167,6 +168,7 @@ def anneal(
                 ("warmup_steps", warmup_steps),
                 ("early_stopping", early_stopping),
                 ("optimizer", optimizer),
+                ("preconditioner", preconditioner if protocol.preconditioner is not None else None),
             )
             if v is not None
         ]
@@ -177,6 +179,8 @@ def anneal(
             )
         plan = StepwiseBeta(betas, protocol.max_steps + protocol.settle_steps, protocol.warmup_steps)
         optimizer = protocol.build_optimizer()
+        if protocol.preconditioner is not None:
+            preconditioner = protocol.build_preconditioner()
     else:
         plan = StepwiseBeta(
             betas, 1000 if steps_per_beta is None else steps_per_beta, 0 if warmup_steps is None else warmup_steps

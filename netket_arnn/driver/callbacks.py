@@ -107,7 +107,8 @@ class _SearchAndSettleDone(nk.callbacks.RunFinished):
 class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
     """Runs the search and settle phases of one β (made by :meth:`AnnealProtocol.steps_callback`).
 
-    Before every step it sets the driver's ``learning_rate_factor``; it ends the run (before
+    Before every step it sets the driver's ``learning_rate_factor`` (the phase's factor times
+    :meth:`AnnealProtocol.step_scale`); it ends the run (before
     the next step, so every counted step was applied) once the settle phase is done. Its state
     (:meth:`state_dict`) goes into :func:`~netket_arnn.driver.anneal`'s checkpoints, so a resumed
     β continues where it stopped.
@@ -151,7 +152,7 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
             factor = self.protocol.learning_rate_factor(self._settled)
         else:
             factor = self.protocol.ramp_factor(self._searched) if self.ramp else 1.0
-        driver.learning_rate_factor = factor
+        driver.learning_rate_factor = factor * self.protocol.step_scale(driver.beta, driver.state.hilbert.size)
 
     def on_step_end(self, step, log_data, driver):
         if self._settled >= 0:

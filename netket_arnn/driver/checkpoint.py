@@ -26,6 +26,7 @@ like two runs of the same seed on different hardware: statistically the same run
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -144,11 +145,24 @@ def run_signature(hamiltonian, vstate, *, optimizer: dict | None, preconditioner
 
 def _describe(obj) -> dict:
     out = {"type": type(obj).__name__}
-    for name in ("diag_shift", "diag_scale", "holomorphic", "solver"):
+    for name in ("diag_shift", "diag_scale", "holomorphic", "solver", "qgt_constructor"):
         value = getattr(obj, name, None)
         if value is not None:
-            out[name] = value if isinstance(value, int | float | bool | str) else repr(value)
+            out[name] = _plain(value)
     return out
+
+
+def _plain(value):
+    """A value of a preconditioner's settings as it reads in every process: functions by their
+    qualified name (their ``repr`` holds a memory address, different in a resumed run)."""
+    if isinstance(value, int | float | bool | str):
+        return value
+    if isinstance(value, functools.partial):
+        keywords = ", ".join(f"{k}={_plain(v)}" for k, v in sorted(value.keywords.items()))
+        return f"partial({_plain(value.func)}{', ' + keywords if keywords else ''})"
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    return repr(value)
 
 
 _NAMES = {

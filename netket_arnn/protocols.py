@@ -299,17 +299,11 @@ ADAPTIVE = AnnealProtocol(
 #: Natural-gradient steps for the small nets (CW_∞, 1P): SR with SGD at a tenth of the Newton step
 #: of the KL divergence, the physics start and its shift, 87 + 20 steps at every β: the same
 #: budget as :data:`ADAPTIVE` (4,473 steps on the paper's grid), spent at every β.
-NATURAL = AnnealProtocol(
+NATURAL = ADAPTIVE.replace(
     name="natural",
     learning_rate=0.1,
-    warmup_steps=300,
-    max_steps=87,
-    settle_steps=20,
-    final_factor=0.05,
-    n_samples=2000,
+    convergence=None,
     optimizer="sgd",
-    physics_start=True,
-    shift_start=True,
     preconditioner="sr",
     diag_shift=1e-4,
 )

@@ -179,7 +179,7 @@ def summarise_case(case: dict, args) -> None:
     case["steps"] = sum(r["steps"] for r in rows)
     # the paper's protocol on the same βs (a run stopped at --beta-max compares with its part of it)
     case["paper_steps"] = paper_steps(len(rows))
-    case["paper_samples"] = case["paper_steps"] * args.batch
+    case["paper_samples"] = case["paper_steps"] * BATCH  # the paper trained with batch 2000, whatever ours
     if case["system"] == "sk":
         target = [r for r in rows if r["beta"] >= args.beta_from - 1e-9 and "reached" in r]
         case["betas_checked"] = len(target)

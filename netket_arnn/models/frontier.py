@@ -302,6 +302,19 @@ class FrontierARNN(PhysicsARNN):
         self.linear = linear * jnp.asarray(has_future, dtype)[:, None]
 
     # -- the physics -------------------------------------------------------------------------
+    def start_params(self, beta: float) -> dict:
+        r"""The physics start at ``beta``: ``skip`` :math:`= 2\beta`, ``bias`` :math:`= 2\beta h` (float64 NumPy).
+
+        The no-future conditional :math:`2\beta(\xi_{ii} + h_i)`, the part of the exact logit that is
+        proportional to β; the learned future free energy starts near zero and is not part of it.
+        A training protocol with ``shift_start`` moves these two by their change from β to β
+        (:func:`~netket_arnn.models.hooks.shift_to_beta`), keeping what training added.
+        """
+        beta = check_beta(beta)
+        n = self.hilbert.size
+        h = np.zeros(n) if self.fields is None else np.asarray(self.fields, dtype=np.float64)
+        return {"skip": np.full(n, 2.0 * beta), "bias": 2.0 * beta * h}
+
     def _shifts(self) -> jax.Array:
         r"""``(N, Wc)`` :math:`J_{i,C(i)}` in the compute dtype (0 on slots that are not neighbours of ``i``)."""
         w = self.first_layer.stored().astype(self.compute_dtype)

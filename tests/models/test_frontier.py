@@ -168,6 +168,27 @@ def test_site_without_later_neighbours_is_the_no_future_conditional():
     np.testing.assert_allclose(u0, 2 * beta * (xi_all + h), atol=0.3)
 
 
+def test_start_params_are_the_initial_skip_and_bias_and_move_with_beta():
+    from netket_arnn.models import hooks
+
+    n = 9
+    H = na.edwards_anderson(nk.graph.Grid([3, 3], pbc=False), seed=3)
+    Hh = na.PairwiseIsing(H.hilbert, np.asarray(H.edge_weights), np.linspace(-0.5, 0.5, n), edges=np.asarray(H.edges))
+    model = _model(Hh, 0.7, (3,))
+    assert isinstance(model, hooks.StartParams)
+    params = model.init(jax.random.key(0), jnp.ones((1, n)))["params"]
+    start = model.start_params(0.7)
+    assert set(start) == {"skip", "bias"}
+    for name, value in start.items():
+        np.testing.assert_allclose(params[name], value, rtol=1e-15)
+    # the shift keeps what training added and moves the part proportional to β
+    trained = {**params, "skip": params["skip"] + 0.1, "bias": params["bias"] - 0.2}
+    moved = hooks.shift_to_beta(model, trained, 0.7, 1.1)
+    np.testing.assert_allclose(moved["skip"], 2 * 1.1 + 0.1, rtol=1e-14)
+    np.testing.assert_allclose(moved["bias"], 2 * 1.1 * np.linspace(-0.5, 0.5, n) - 0.2, rtol=1e-14, atol=1e-15)
+    np.testing.assert_array_equal(moved["v"], params["v"])
+
+
 def test_open_chain_without_field_is_exact_at_the_start():
     # on an open chain the future of site i couples to the past only through x_i, and with h = 0
     # the two shifted future free energies are equal: the start (v = 0) is p itself

@@ -23,10 +23,11 @@ Named protocols (:func:`get_protocol`):
   for the measurements that chose them): the physics start of the model and its shift from β to
   β, a convergence test per β and a settle phase, for at most a tenth of the paper's training
   samples on its grid;
-- ``"natural"``: natural-gradient steps (NetKet's ``SR`` with the dense Jacobian QGT) of a fixed
-  fraction of the Newton step of the KL divergence, the same physics start, shift and step budget
-  (:data:`NATURAL`): for the small nets (CW_∞, 1P; up to a few thousand parameters), where it
-  reaches the net's own optimum at every β.
+- ``"natural"``: natural-gradient steps (NetKet's ``SR`` with the dense Jacobian QGT, or the
+  same update through the sample kernel, :class:`~netket_arnn.driver.SampleSpaceSR`, for nets
+  with more parameters than samples) of a fixed fraction of the Newton step of the KL divergence,
+  the same physics start, shift and step budget (:data:`NATURAL`): measured on the small nets
+  (CW_∞, 1P), where it reaches the net's own optimum at every β.
 
 This module imports neither jax nor NetKet (the command line names protocols before jax starts);
 the callback that runs a protocol's steps is :class:`~netket_arnn.driver.BetaSteps`.
@@ -144,10 +145,9 @@ class AnnealProtocol:
         shift_start: at every new β, move the parameters by the change of the model's physics
             start between the two β (:func:`netket_arnn.models.hooks.shift_to_beta`; models
             without a start are carried over unchanged).
-        preconditioner: ``None`` or ``"sr"``: natural-gradient steps with NetKet's ``SR`` and the
-            dense Jacobian QGT (:meth:`build_preconditioner`; its cost grows as samples ×
-            parameters, so it is for nets of up to a few thousand parameters). Needs
-            ``optimizer="sgd"``.
+        preconditioner: ``None`` or ``"sr"``: natural-gradient steps, with NetKet's ``SR`` and the
+            dense Jacobian QGT for nets with fewer parameters than samples, else the same update
+            through the sample kernel (:meth:`build_preconditioner`). Needs ``optimizer="sgd"``.
         diag_shift: the ``SR`` diagonal shift (> 0), added to :math:`S`.
     """
 
@@ -238,10 +238,20 @@ class AnnealProtocol:
             return float(beta) * int(n_sites) / 4.0
         return 1.0
 
-    def build_preconditioner(self):
-        """NetKet's preconditioner of ``preconditioner`` (``SR`` with the dense Jacobian QGT), or ``None``."""
+    def build_preconditioner(self, n_parameters: int | None = None, n_samples: int | None = None):
+        """The preconditioner of ``preconditioner``, or ``None``.
+
+        For ``"sr"``: NetKet's ``SR`` with the dense Jacobian QGT, or, for a net with more
+        parameters than samples per step, :class:`~netket_arnn.driver.SampleSpaceSR`, the same
+        update through the ``(M, M)`` sample kernel (its cost is linear in the parameters where
+        the dense QGT's is cubic).
+        """
         if self.preconditioner is None:
             return None
+        if n_parameters is not None and n_samples is not None and int(n_parameters) > int(n_samples):
+            from .driver.natural_gradient import SampleSpaceSR
+
+            return SampleSpaceSR(self.diag_shift)
         import netket as nk  # here, so that naming a protocol (the command line's --help) does not import jax
 
         return nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTJacobianDense, diag_shift=self.diag_shift)
@@ -296,9 +306,10 @@ ADAPTIVE = AnnealProtocol(
     shift_start=True,
 )
 
-#: Natural-gradient steps for the small nets (CW_∞, 1P): SR with SGD at a tenth of the Newton step
-#: of the KL divergence, the physics start and its shift, 87 + 20 steps at every β: the same
-#: budget as :data:`ADAPTIVE` (4,473 steps on the paper's grid), spent at every β.
+#: Natural-gradient steps: SR with SGD at a tenth of the Newton step of the KL divergence (in sample
+#: space for nets with more parameters than samples), the physics start and its shift, 87 + 20 steps
+#: at every β: the same budget as :data:`ADAPTIVE` (4,473 steps on the paper's grid), spent at every
+#: β. The training guide gives what it reaches on CW_∞, 1P, SK_1RSB and FrontierARNN.
 NATURAL = ADAPTIVE.replace(
     name="natural",
     learning_rate=0.1,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.flatten_util
 import netket as nk
@@ -23,6 +25,24 @@ def test_natural_protocol_spends_the_adaptive_budget_with_sr_steps():
     assert (NATURAL.optimizer, NATURAL.preconditioner) == ("sgd", "sr")
     sr = NATURAL.build_preconditioner()
     assert isinstance(sr, nk.optimizer.SR) and ADAPTIVE.build_preconditioner() is None
+    assert isinstance(NATURAL.build_preconditioner(100, 2000), nk.optimizer.SR)
+    # more parameters than samples: the same update, in sample space, with the protocol's shift
+    kernel = NATURAL.replace(diag_shift=3e-3).build_preconditioner(30_000, 2000)
+    assert isinstance(kernel, na.driver.SampleSpaceSR) and kernel.diag_shift == 3e-3
+
+
+def test_anneal_takes_sr_in_sample_space_for_a_net_with_more_parameters_than_samples():
+    H = na.sherrington_kirkpatrick(8, seed=1)
+    vs = nk.vqs.MCState(
+        nk.sampler.ARDirectSampler(H.hilbert), na.build_net("sk_1rsb", H, 0.5), n_samples=64, seed=0, sampler_seed=1
+    )
+    assert vs.n_parameters > vs.n_samples
+    short = NATURAL.replace(warmup_steps=2, max_steps=2, settle_steps=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", nk.errors.InsufficientSamplesForSRWarning)
+        result = anneal(H, vs, [0.5], protocol=short, estimates=FinalEstimates(n_samples=256), show_progress=False)
+    assert result.metadata["preconditioner"] == "SampleSpaceSR"
+    assert np.isfinite(result[-1].free_energy)
 
 
 def test_step_scale_turns_the_fraction_into_the_sgd_learning_rate():

@@ -119,7 +119,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         choices=protocol_names(),
         default="adaptive",
         help="training protocol: 'adaptive' (steps per β set by a convergence test, then a decaying learning "
-        "rate), 'natural' (natural-gradient steps, SR, for the small nets CW_∞ and 1P) or 'paper' "
+        "rate), 'natural' (natural-gradient steps, SR: fewest samples per result, each step costlier on "
+        "nets with many parameters) or 'paper' "
         "(arXiv:2302.08347: Adam 1e-3, 5000 warm-up steps, 1020 steps per β); the options below change single "
         "values of it",
     )

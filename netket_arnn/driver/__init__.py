@@ -7,6 +7,7 @@ samples), :mod:`.annealing` (the protocol),
 :mod:`.divergence` (non-finite steps), :mod:`.stages` (what happens at each β: train, exact
 variables, re-build), :mod:`.options` (the option groups of ``anneal`` and the per-β observables),
 :mod:`.protocols` (the training protocols: steps, learning rate and stopping rule per β),
+:mod:`.natural_gradient` (SR through the sample kernel, for nets with more parameters than samples),
 :mod:`.core` (what both drivers share: log q, the fused-gradient dispatch, the finite check,
 serialisation), :mod:`.max_likelihood` (maximum-likelihood training on data).
 """
@@ -18,6 +19,7 @@ from .divergence import DivergenceError, RollbackWarning
 from .estimator import free_energy_and_grad, has_fused_gradient
 from .free_energy import VariationalFreeEnergy
 from .max_likelihood import MaximumLikelihood, negative_log_likelihood
+from .natural_gradient import SampleSpaceSR
 from .options import Checkpointing, FinalEstimates, PerBetaObservable, SampleBatch, SpecificHeat
 from .results import AnnealRecord, AnnealResult, load_results, optimizer_settings
 from .schedules import ConstantBeta, LinearBeta, StepwiseBeta, beta_grid
@@ -48,6 +50,7 @@ __all__ = [
     "Rebuild",
     "RollbackWarning",
     "SampleBatch",
+    "SampleSpaceSR",
     "SetExactVariables",
     "SpecificHeat",
     "StepwiseBeta",

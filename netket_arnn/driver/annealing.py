@@ -180,7 +180,7 @@ def anneal(
         plan = StepwiseBeta(betas, protocol.max_steps + protocol.settle_steps, protocol.warmup_steps)
         optimizer = protocol.build_optimizer()
         if protocol.preconditioner is not None:
-            preconditioner = protocol.build_preconditioner()
+            preconditioner = protocol.build_preconditioner(variational_state.n_parameters, variational_state.n_samples)
     else:
         plan = StepwiseBeta(
             betas, 1000 if steps_per_beta is None else steps_per_beta, 0 if warmup_steps is None else warmup_steps

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import jax
 import jax.flatten_util
 import jax.numpy as jnp
@@ -100,3 +105,37 @@ def test_checkpoint_signature_tells_sample_space_sr_settings_apart():
     assert _describe(SampleSpaceSR(1e-3)) == _describe(SampleSpaceSR(1e-3, chunk_size=64))  # the same update
     assert _describe(SampleSpaceSR(1e-3)) != _describe(SampleSpaceSR(1e-4))
     assert _describe(SampleSpaceSR(1e-3))["type"] == "SampleSpaceSR"
+
+
+SHARDED = """
+import json
+import jax
+jax.config.update("jax_enable_x64", True)
+import jax.flatten_util
+import jax.numpy as jnp
+import netket as nk
+import numpy as np
+import netket_arnn as na
+
+H = na.sherrington_kirkpatrick(10, seed=5)
+vs = nk.vqs.MCState(na.ARDirectSampler(H.hilbert), na.build_net("sk_1rsb", H, 0.8), n_samples=64, seed=0)
+_, grad = na.driver.free_energy_and_grad(vs, H, 0.8)
+sr = nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTJacobianDense, solver=nk.optimizer.solver.cholesky, diag_shift=1e-3)
+dense = jax.flatten_util.ravel_pytree(sr(vs, grad, 0))[0]
+kernel = jax.flatten_util.ravel_pytree(na.driver.SampleSpaceSR(1e-3)(vs, grad, 0))[0]
+print(json.dumps({
+    "devices": jax.device_count(),
+    "shards": len(vs.samples.sharding.device_set),
+    "more_parameters": bool(vs.n_parameters > vs.n_samples),
+    "difference": float(jnp.abs(kernel - dense).max() / jnp.abs(dense).max()),
+}))
+"""
+
+
+def test_samples_sharded_over_two_devices_give_the_dense_sr_update():
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run([sys.executable, "-c", SHARDED], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["devices"] == 2 and result["shards"] == 2 and result["more_parameters"]
+    assert result["difference"] < 1e-9, result

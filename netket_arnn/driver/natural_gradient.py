@@ -73,8 +73,12 @@ class SampleSpaceSR:
     def __call__(self, vstate, gradient, step=None):
         samples = vstate.samples
         samples = samples.reshape(-1, samples.shape[-1])
-        if any(jnp.iscomplexobj(leaf) for leaf in jax.tree_util.tree_leaves(vstate.parameters)):
-            raise TypeError("SampleSpaceSR supports real parameters only (an ARNN's log ψ is real)")
+        mode = nkjax.jacobian_default_mode(vstate._apply_fun, vstate.parameters, vstate.model_state, samples)
+        if mode != "real":
+            raise TypeError(
+                f"SampleSpaceSR needs real parameters and a real log ψ (an ARNN's), got a model whose "
+                f"Jacobian mode is {mode!r}; use nk.optimizer.SR for it"
+            )
         jac = nkjax.jacobian(
             vstate._apply_fun,
             vstate.parameters,
@@ -84,8 +88,8 @@ class SampleSpaceSR:
             chunk_size=self.chunk_size,
             dense=True,
             center=True,
-            _sqrt_rescale=True,
         )
+        jac = jac / jnp.sqrt(jac.shape[0])  # S = OᵀO is then the covariance, NetKet's QGT
         flat, unravel = ravel_pytree(gradient)
         return unravel(_woodbury_solve(jac, flat, self.diag_shift).astype(flat.dtype))
 

@@ -139,3 +139,11 @@ def test_samples_sharded_over_two_devices_give_the_dense_sr_update():
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["devices"] == 2 and result["shards"] == 2 and result["more_parameters"]
     assert result["difference"] < 1e-9, result
+
+
+def test_a_complex_model_is_refused_with_a_pointer_to_netkets_sr():
+    hilbert = nk.hilbert.Spin(0.5, 4)
+    vs = nk.vqs.MCState(nk.sampler.MetropolisLocal(hilbert), nk.models.RBM(param_dtype=complex), n_samples=16)
+    g = jax.tree_util.tree_map(jnp.zeros_like, vs.parameters)
+    with pytest.raises(TypeError, match="nk.optimizer.SR"):
+        SampleSpaceSR(1e-3)(vs, g)

@@ -42,6 +42,14 @@ def check_real(value, name: str) -> float:
     return result
 
 
+def check_positive_real(value, name: str) -> float:
+    """Return ``value`` as a float, or raise unless it is a finite real number > 0."""
+    result = check_real(value, name)
+    if not result > 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return result
+
+
 def check_beta(beta, name: str = "beta") -> float:
     """Return β as a float, or raise if it is not a finite positive real number."""
     value = check_real(beta, name)

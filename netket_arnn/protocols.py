@@ -63,7 +63,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ._validation import check_non_negative_int, check_positive_int, check_real
+from ._validation import check_non_negative_int, check_positive_int, check_positive_real, check_real
 
 __all__ = ["ADAPTIVE", "NATURAL", "PAPER", "AnnealProtocol", "Convergence", "get_protocol", "protocol_names"]
 
@@ -96,10 +96,7 @@ class Convergence:
         window = check_positive_int(self.window, "window")
         if window < 2:
             raise ValueError(f"window must be >= 2 (a standard deviation needs two values), got {window}")
-        tolerance = check_real(self.tolerance, "tolerance")
-        if not tolerance > 0:
-            raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
-        object.__setattr__(self, "tolerance", tolerance)
+        object.__setattr__(self, "tolerance", check_positive_real(self.tolerance, "tolerance"))
 
     def converged(self, values: Sequence[float]) -> bool:
         """Whether the per-step values ``values`` (oldest first) have stopped decreasing."""
@@ -172,10 +169,7 @@ class AnnealProtocol:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"name must be a non-empty string, got {self.name!r}")
-        lr = check_real(self.learning_rate, "learning_rate")
-        if not lr > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        object.__setattr__(self, "learning_rate", lr)
+        object.__setattr__(self, "learning_rate", check_positive_real(self.learning_rate, "learning_rate"))
         check_non_negative_int(self.warmup_steps, "warmup_steps")
         check_non_negative_int(self.max_steps, "max_steps")
         check_non_negative_int(self.settle_steps, "settle_steps")
@@ -204,10 +198,7 @@ class AnnealProtocol:
             raise ValueError(
                 f"preconditioner='sr' takes natural-gradient steps: it needs optimizer='sgd', got {self.optimizer!r}"
             )
-        shift = check_real(self.diag_shift, "diag_shift")
-        if not shift > 0:
-            raise ValueError(f"diag_shift must be > 0, got {self.diag_shift!r}")
-        object.__setattr__(self, "diag_shift", shift)
+        object.__setattr__(self, "diag_shift", check_positive_real(self.diag_shift, "diag_shift"))
 
     # -- the plan -----------------------------------------------------------------------------
     def max_steps_at(self, index: int) -> int:

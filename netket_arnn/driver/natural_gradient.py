@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import netket.jax as nkjax
 from jax.flatten_util import ravel_pytree
 
-from .._validation import check_positive_int, check_real
+from .._validation import check_positive_int, check_positive_real
 
 __all__ = ["SampleSpaceSR"]
 
@@ -61,10 +61,7 @@ class SampleSpaceSR:
     """
 
     def __init__(self, diag_shift: float = 1e-4, *, chunk_size: int | None = None):
-        shift = check_real(diag_shift, "diag_shift")
-        if not shift > 0:
-            raise ValueError(f"diag_shift must be > 0, got {diag_shift!r}")
-        self.diag_shift = shift
+        self.diag_shift = check_positive_real(diag_shift, "diag_shift")
         self.chunk_size = None if chunk_size is None else check_positive_int(chunk_size, "chunk_size")
 
     def __repr__(self) -> str:

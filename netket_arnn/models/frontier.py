@@ -283,10 +283,15 @@ class FrontierARNN(PhysicsARNN):
             dtype=self.compute_dtype,
             edges=HashableArray(np.asarray(self.edges).reshape(-1, 2)),
         )
-        beta = float(self.beta)
-        h = np.zeros(n) if self.fields is None else np.asarray(self.fields, dtype=np.float64)
-        self.skip = self.param("skip", nn.initializers.constant(2.0 * beta), (n,), dtype)
-        self.bias = self.param("bias", lambda key, shape, dt: jnp.asarray(2.0 * beta * h).astype(dt), (n,), dtype)
+        start = self.start_params(self.beta)
+
+        def given(name):
+            # a constant built by a traced op: inside a sharded init a concrete array would keep its
+            # single-device placement (as SpinGlassARNN's start)
+            return lambda key, shape, dt: jnp.zeros(shape, dt) + jnp.asarray(start[name], dt)
+
+        self.skip = self.param("skip", given("skip"), (n,), dtype)
+        self.bias = self.param("bias", given("bias"), (n,), dtype)
         dims = (self.inputs.width, *self.features)
         self.kernels = [
             self.param(f"kernel_{d}", nn.initializers.normal(1.0 / np.sqrt(a)), (n, a, b), dtype)

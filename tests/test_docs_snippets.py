@@ -10,7 +10,8 @@ A block is skipped only when the line before its fence (blank lines aside) is th
 
 whose REASON states what running it costs, with a number (time, memory, hardware), e.g.
 ``<!-- skip-snippet: about 4 hours on 2 CPU cores -->``. Snippets that run are kept cheap by
-their own sizes (N <= 12, a few steps), not by skipping.
+their own sizes (N <= 12, a few steps), not by skipping. The first pages (README, index, install)
+run in the default run, the guides and API pages with the slow tests (``-m slow``).
 """
 
 from __future__ import annotations
@@ -116,9 +117,17 @@ def run_snippets(snippets: list[Snippet], workdir: Path, timeout: float = FILE_T
 
 
 FILES_WITH_SNIPPETS = [p for p in markdown_files() if snippets_of(p)]
+# The pages a new user meets first run in the default run; the guides and the API pages (each a
+# fresh interpreter, 10-50 s apiece on 2 cores) run with the slow tests.
+FIRST_PAGES = {"README.md", "docs/index.md", "docs/install.md"}
 
 
-@pytest.mark.parametrize("path", FILES_WITH_SNIPPETS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def _page(path: Path):
+    name = path.relative_to(ROOT).as_posix()
+    return pytest.param(path, id=name, marks=() if name in FIRST_PAGES else pytest.mark.slow)
+
+
+@pytest.mark.parametrize("path", [_page(p) for p in FILES_WITH_SNIPPETS])
 def test_snippets_run(path, tmp_path):
     runnable = [s for s in snippets_of(path) if s.skip_reason is None]
     if not runnable:

@@ -24,9 +24,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
 # multiprocess.py runs on 2 processes in tests/distributed (its point); the others here, one process each
 SMOKE_SCRIPTS = [p for p in SCRIPTS if p.stem != "multiprocess"]
-# Smoke runs of a minute or more (lattices.py trains NetKet's convolutional and dense ARNNs, a full
-# pass per site) run with the slow tests; the default run keeps the rest.
-SLOW_SMOKE = {"lattices"}
+# The longest smoke runs go with the slow tests: lattices.py (a minute or more: NetKet's convolutional
+# and dense ARNNs, a full pass per site) and fig5 (about 45 s: five SK nets on three instances, whose
+# models and anneal have their own tests); the default run keeps the rest.
+SLOW_SMOKE = {"lattices", "fig5_sherrington_kirkpatrick"}
 FAST_SMOKE_SCRIPTS = [p for p in SMOKE_SCRIPTS if p.stem not in SLOW_SMOKE]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TIMEOUT = 600

@@ -1,7 +1,7 @@
 """SK_kRSB networks (netket_arnn.models.spin_glass): structure, exactness of the machinery, sampling.
 
 Small systems throughout; the expensive checks (training to the exact free energy, N = 1000
-and 64 x 64 runs, the N = 200 memory budget) are marked slow.
+and 64 x 64 runs, the N = 200 memory budget, the batched pass's memory scaling) are marked slow.
 """
 
 import dataclasses
@@ -344,6 +344,7 @@ def test_chi_square_against_own_distribution(dtype):
     assert scipy.stats.chisquare(obs, exp).pvalue > 1e-3
 
 
+@pytest.mark.slow  # ~25 s of compilation; the memory budget is measured by benchmarks/bench_models.py
 def test_batched_pass_memory_stays_within_budget():
     # compile only: XLA's buffer assignment for the value-and-grad of log q. The planned pass
     # holds one batch tile of folded blocks at a time and keeps only the chunk bases for the

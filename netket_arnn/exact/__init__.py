@@ -5,9 +5,12 @@ matrices, SK replica solutions.
 (Curie–Weiss closed form at any N, else enumeration up to :data:`MAX_ENUMERATION_SITES`, else
 Kaufman's closed form for the periodic uniform square-lattice ferromagnet, else the transfer
 matrix for any square-lattice system within its width limits); the functions it chooses
-between are available on their own.
+between are available on their own. :func:`lattice_conditionals` gives the exact conditionals
+:math:`p(x_i \\mid x_{<i})` of a square lattice open along its rows' direction: exact samples and
+the per-site split of a model's KL divergence.
 """
 
+from .autoregressive import MAX_CONDITIONAL_TABLE_BYTES, LatticeConditionals, lattice_conditionals
 from .curie_weiss import curie_weiss_closed_form, curie_weiss_log_z, curie_weiss_thermo_limit
 from .enumeration import MAX_ENUMERATION_SITES, MAX_SITES_PROBABILITIES, by_enumeration
 from .kaufman import KAUFMAN_MAX_COUPLING, kaufman_closed_form, kaufman_log_z, kaufman_parameters
@@ -19,10 +22,12 @@ from .transfer_matrix import MAX_TRACE_WIDTH, MAX_TRANSFER_WIDTH, by_transfer_ma
 
 __all__ = [
     "KAUFMAN_MAX_COUPLING",
+    "MAX_CONDITIONAL_TABLE_BYTES",
     "MAX_ENUMERATION_SITES",
     "MAX_SITES_PROBABILITIES",
     "MAX_TRACE_WIDTH",
     "MAX_TRANSFER_WIDTH",
+    "LatticeConditionals",
     "ReplicaSolution",
     "SquareLattice",
     "Thermodynamics",
@@ -35,6 +40,7 @@ __all__ = [
     "kaufman_closed_form",
     "kaufman_log_z",
     "kaufman_parameters",
+    "lattice_conditionals",
     "lattice_couplings",
     "log_partition_function",
     "log_prob",

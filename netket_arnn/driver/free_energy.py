@@ -51,6 +51,20 @@ from .estimator import free_energy_and_grad
 __all__ = ["DivergenceError", "RollbackWarning", "VariationalFreeEnergy"]
 
 
+class _InsufficientSamplesForSR(nk.errors.InsufficientSamplesForSRWarning):
+    """NetKet's warning (filters on it apply), with this driver's remedy instead of ``nk.driver.VMC_SR``."""
+
+    def __init__(self, n_samples: int, n_parameters: int):
+        # NetKet's text recommends VMC_SR, a driver of quantum energies; the free energy's remedy is ours
+        Warning.__init__(
+            self,
+            f"{n_samples} samples per step for {n_parameters} parameters: nk.optimizer.SR's dense P x P matrix "
+            "has rank at most the number of samples and costs O(M P^2 + P^3). netket_arnn.driver.SampleSpaceSR "
+            "computes the same update through the M x M sample kernel: pass "
+            "preconditioner=SampleSpaceSR(diag_shift=...) instead.",
+        )
+
+
 class VariationalFreeEnergy(SerializableDriver, AbstractOptimizationDriver):
     r"""Minimise the variational free energy per spin :math:`f[q]` of an autoregressive state.
 
@@ -133,8 +147,7 @@ class VariationalFreeEnergy(SerializableDriver, AbstractOptimizationDriver):
             and variational_state.n_samples <= variational_state.n_parameters
         ):
             warnings.warn(
-                nk.errors.InsufficientSamplesForSRWarning(variational_state.n_samples, variational_state.n_parameters),
-                stacklevel=2,
+                _InsufficientSamplesForSR(variational_state.n_samples, variational_state.n_parameters), stacklevel=2
             )
 
     # -- configuration --------------------------------------------------------------

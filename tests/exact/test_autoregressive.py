@@ -100,6 +100,8 @@ def test_bad_input_is_refused_with_its_reason():
         exact.lattice_conditionals(periodic, 1.0)
     with pytest.raises(ValueError, match="open along L"):
         exact.lattice_conditionals(periodic, 1.0, lattice=exact.SquareLattice(4, 4, True, False))
+    with pytest.raises(ValueError, match="open along L"):  # built directly, the same checks
+        exact.LatticeConditionals(periodic, 1.0, exact.SquareLattice(4, 4, True, False))
     with pytest.raises(ValueError, match="not nearest-neighbour bonds"):
         exact.lattice_conditionals(na.sherrington_kirkpatrick(6, seed=1), 1.0)
     wide = random_lattice(2, 30, (False, False), seed=1)

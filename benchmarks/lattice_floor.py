@@ -5,9 +5,10 @@ On an open :math:`L \times L` lattice the exact conditionals are known
 its sites, :math:`\mathrm{KL}(q\|p) = \beta N (f[q] - f) = \sum_t \mathbb E_q \mathrm{KL}(q_t\|p_t)`,
 and the same net can be fitted to the exact conditionals directly: Adam on the forward
 divergence :math:`\sum_t \mathbb E_{x\sim p}\mathrm{KL}(p_t\|q_t)` over fresh exact samples, with
-the steps, batch and learning-rate schedule of the variational run. That fit has all the
-information the variational free energy's gradient estimates from samples of :math:`q`; what it
-reaches in a number of steps bounds what the variational training can reach in as many.
+the steps, batch and learning-rate schedule of the variational run. That fit sees the exact
+conditionals, which the variational free energy's gradient only estimates from samples of
+:math:`q`: what it reaches shows what the net can represent, and the distance of the variational
+run from it what estimating the gradient costs at the same number of steps.
 
 Reading the numbers: an estimate of :math:`f[q]` from :math:`M` samples has standard error
 :math:`\sigma \approx \sqrt{2\,\mathrm{KL}/M}/(\beta N)` near :math:`p`

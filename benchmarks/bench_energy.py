@@ -10,10 +10,11 @@ dense couplings) and NetKet's ``PauliStringsJax`` holding the same Hamiltonian a
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +22,9 @@ import netket as nk
 import numpy as np
 
 import netket_arnn as na
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "external"))
+import _measure as M  # noqa: E402
 
 
 def timed(fn, *args, repeats: int) -> float:
@@ -118,8 +122,7 @@ def main(argv=None):
     verdict = "PASS" if max(dense_ratios) <= 1.5 else "FAIL"
     print(f"target: dense PairwiseIsing within 1.5x of einsum -> worst {max(dense_ratios):.2f}x: {verdict}")
     meta = {"device": str(jax.devices()[0]), "backend": jax.default_backend(), "machine": platform.machine()}
-    with open(args.out, "w") as f:
-        json.dump({"meta": meta, "target_dense_ratio": 1.5, "verdict": verdict, "rows": rows}, f, indent=2)
+    M.write_json(args.out, {"meta": meta, "target_dense_ratio": 1.5, "verdict": verdict, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ Writes ``results/lattices_<case>.json`` (``--out`` for another folder) and print
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -46,6 +46,8 @@ from netket_arnn._provenance import provenance  # noqa: E402
 from netket_arnn.models.frontier import FrontierARNN  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "external"))
+import _measure as M  # noqa: E402
 
 
 def build(net: str, H, beta: float, features):
@@ -229,7 +231,7 @@ def main():
             rows=rows,
         )
         path = args.out / f"lattices_{name}{args.tag}.json"
-        path.write_text(json.dumps(report, indent=2, default=str))
+        M.write_json(path, report)
         print(f"wrote {path}")
 
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import platform
 import resource
 import statistics
@@ -53,6 +52,9 @@ import netket as nk
 import numpy as np
 
 import netket_arnn as na
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "external"))
+import _measure as M  # noqa: E402
 
 BASELINE = "ARNNDense(d1,w1)"
 SIZES = (100, 200, 400, 800)
@@ -285,7 +287,6 @@ def main(argv=None) -> dict:
 
     todo.sort(key=lambda c: int(_field(c, "N")))  # small sizes first: partial runs stay useful
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "benchmark": "bench_models",
         "device": str(jax.devices()[0]),
@@ -312,11 +313,11 @@ def main(argv=None) -> dict:
         results.append(r)
         report["exponents"] = fit_exponents(results)
         report["process_peak_bytes"] = _process_peak_bytes()
-        out.write_text(json.dumps(report, indent=2, default=str))  # after every case
+        M.write_json(out, report)  # after every case
     results.sort(key=lambda r: (r["name"] == BASELINE, r["name"], r["N"]))
     report["exponents"] = fit_exponents(results)
     print_table(results, report["exponents"])
-    out.write_text(json.dumps(report, indent=2, default=str))
+    M.write_json(out, report)
     print(f"\nwrote {out}")
     return report
 

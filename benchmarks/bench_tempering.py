@@ -12,11 +12,11 @@ JSON (default ``results/tempering_cpu.json``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 import time
+from pathlib import Path
 
 import jax
 
@@ -25,6 +25,9 @@ jax.config.update("jax_enable_x64", True)
 import numpy as np  # noqa: E402
 
 import netket_arnn as na  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "external"))
+import _measure as M  # noqa: E402
 
 
 def _time(run, sweeps: int) -> dict:
@@ -90,9 +93,7 @@ def main(argv=None):
         "rows": rows,
         "netket_over_ours": ratio,
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(report, f, indent=1)
+    M.write_json(args.out, report)
     print(f"written: {args.out}")
 
 

@@ -475,7 +475,11 @@ def main(argv=None) -> dict:
     )
     parser.add_argument("--max-foreign-load", type=float, default=0.15, help="discard repetitions above this load")
     parser.add_argument("--job-timeout", type=float, default=3600, help="seconds per process")
-    parser.add_argument("--out", default="bench_training.json", help="JSON output (rewritten after every process)")
+    parser.add_argument(
+        "--out",
+        default="bench_training.json",
+        help="JSON output (rewritten after every process; an earlier run's file is moved aside)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--side", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

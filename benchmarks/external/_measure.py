@@ -215,5 +215,37 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def write_json(path, obj) -> None:
-    Path(path).write_text(json.dumps(obj, indent=2, default=str))
+#: the result files this process has written: later writes replace them, the first one keeps what was there
+_WRITTEN: set[Path] = set()
+
+
+def write_json(path, obj) -> Path:
+    """Write ``obj`` to ``path`` as JSON, atomically (a temporary file renamed over it).
+
+    Benchmarks write their results as they go, so a file that is already there when this
+    process first writes to ``path`` is an earlier run's: it is moved aside to
+    ``<stem>.<its modification time><suffix>`` (a counter added if that name is taken) and the
+    new name is printed, so a rerun never silently replaces earlier results. Later writes of
+    the same process replace its own file. Returns ``path``.
+    """
+    path = Path(path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path not in _WRITTEN and path.exists():
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(path.stat().st_mtime))
+        kept = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
+        counter = 1
+        while kept.exists():
+            counter += 1
+            kept = path.with_name(f"{path.stem}.{stamp}-{counter}{path.suffix}")
+        path.rename(kept)
+        log(f"earlier results kept: {path.name} moved to {kept.name}")
+    _WRITTEN.add(path)
+    # an interrupt while writing leaves the previous complete file, never a truncated one
+    text = json.dumps(obj, indent=2, default=str)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(text)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path

@@ -305,22 +305,8 @@ def mode_title(mode: str) -> str:
 
 def describe_training(training: na.AnnealProtocol, lr: str | None = None) -> str:
     """The training in a few words for a figure's title (``lr``: another text for the learning rate)."""
-    optimizer = {"adam": "Adam", "sgd": "SGD"}[training.optimizer]
-    text = f"{optimizer} {lr or f'{training.learning_rate:g}'}"
-    if training.preconditioner == "sr":
-        text = f"SR at {training.learning_rate:g} of the Newton step"
-    if _fixed(training):
-        return f"{text}, {training.warmup_steps} warm-up + {training.max_steps} steps/β"
-    low = training.settings()["min_steps"]
-    steps = f"{low}–{training.max_steps}" if low != training.max_steps else f"{low}"
-    text = f"protocol {training.name!r}: {text}, {training.warmup_steps} warm-up + {steps} steps/β"
-    if training.convergence is not None:
-        text += " (until f[q] stops decreasing)"
-    if training.settle_steps:
-        text += f" + {training.settle_steps} settle steps"
-    if training.ramp_steps:
-        text += f", {training.ramp_steps}-step ramp"
-    return text
+    text = training.describe(learning_rate=lr)
+    return text if _fixed(training) else f"protocol {training.name!r}: {text}"
 
 
 def _fixed(training: na.AnnealProtocol) -> bool:

@@ -239,13 +239,48 @@ class AnnealProtocol:
         """
         if self.preconditioner is None:
             return None
-        if n_parameters is not None and n_samples is not None and int(n_parameters) > int(n_samples):
+        if self._in_sample_space(n_parameters, n_samples):
             from .driver.natural_gradient import SampleSpaceSR
 
             return SampleSpaceSR(self.diag_shift)
         import netket as nk  # here, so that naming a protocol (the command line's --help) does not import jax
 
         return nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTJacobianDense, diag_shift=self.diag_shift)
+
+    @staticmethod
+    def _in_sample_space(n_parameters: int | None, n_samples: int | None) -> bool:
+        return n_parameters is not None and n_samples is not None and int(n_parameters) > int(n_samples)
+
+    def describe(
+        self, *, learning_rate: str | None = None, n_parameters: int | None = None, n_samples: int | None = None
+    ) -> str:
+        """The training in one line, as the command line and the gallery's figures print it, e.g.
+        ``Adam 0.001, 300 warm-up + 40–87 steps/β (until f[q] stops decreasing) + 20 settle steps``.
+
+        Args:
+            learning_rate: another text for the learning rate (e.g. a schedule's).
+            n_parameters, n_samples: the net's parameters and samples per step; with both, a
+                natural-gradient protocol names the form of SR :meth:`build_preconditioner`
+                builds for that net.
+        """
+        rate = learning_rate or f"{self.learning_rate:g}"
+        if self.preconditioner == "sr":
+            form = ""
+            if n_parameters is not None and n_samples is not None:
+                form = " in sample space" if self._in_sample_space(n_parameters, n_samples) else " (dense QGT)"
+            text = f"SR{form}, diagonal shift {self.diag_shift:g}, at {rate} of the Newton step"
+        else:
+            text = f"{ {'adam': 'Adam', 'sgd': 'SGD'}[self.optimizer] } {rate}"
+        low = self._min
+        steps = f"{low}–{self.max_steps}" if low != self.max_steps else f"{self.max_steps}"
+        text += f", {self.warmup_steps} warm-up + {steps} steps/β"
+        if self.convergence is not None:
+            text += f" (until f[q] stops decreasing, window {self.convergence.window})"
+        if self.settle_steps:
+            text += f" + {self.settle_steps} settle steps"
+        if self.ramp_steps:
+            text += f", {self.ramp_steps}-step ramp"
+        return text
 
     def build_optimizer(self):
         """The optax optimizer at :attr:`learning_rate` (its hyper-parameters kept in its state, so results

@@ -51,6 +51,11 @@ def test_anneal_command_writes_json_and_png(tmp_path, capsys):
     assert code == 0
     assert "rel.err" in text and "summary" in text
     assert text.count("rel.err") == 2  # one table header per model: the table is printed once
+    # each trained net's line states the training (CW_N, exact, has none)
+    assert (
+        "; protocol " in text.split("== 1p:")[1].split("\n")[0]
+        and "; protocol" not in text.split("== cw_n:")[1].split("\n")[0]
+    )
     data = json.loads((out / "anneal.json").read_text())  # strict JSON: no NaN tokens
     assert data["betas"] == [0.5, 1.0] and data["status"] == {"1p": "finished", "cw_n": "finished"}
     assert set(data["runs"]) == {"1p", "cw_n"}

@@ -119,6 +119,27 @@ def test_protocols_by_name_and_bad_settings():
     assert ADAPTIVE.replace(learning_rate=1e-2).convergence == ADAPTIVE.convergence
 
 
+def test_describe_states_every_part_of_the_plan():
+    assert PAPER.describe() == "Adam 0.001, 5000 warm-up + 1020 steps/β"
+    text = ADAPTIVE.replace(ramp_steps=50).describe(learning_rate="1e-3 → 1e-4")
+    low = ADAPTIVE.settings()["min_steps"]
+    assert text.startswith("Adam 1e-3 → 1e-4, 300 warm-up + ")
+    for part in (f"{low}–87 steps/β", "until f[q] stops decreasing, window 20", "+ 20 settle steps", "50-step ramp"):
+        assert part in text
+    sgd = AnnealProtocol(optimizer="sgd", learning_rate=0.05, max_steps=7, min_steps=3, convergence=Convergence(5))
+    assert sgd.describe().startswith("SGD 0.05, 0 warm-up + 3–7 steps/β")
+
+
+@pytest.mark.parametrize(("n_parameters", "form"), [(100, "SR (dense QGT)"), (30_000, "SR in sample space")])
+def test_describe_names_the_form_of_sr_the_protocol_builds(n_parameters, form):
+    natural = get_protocol("natural").replace(diag_shift=3e-3)
+    text = natural.describe(n_parameters=n_parameters, n_samples=2000)
+    assert text.startswith(f"{form}, diagonal shift 0.003, at 0.1 of the Newton step")
+    built = natural.build_preconditioner(n_parameters, 2000)
+    assert (type(built).__name__ == "SampleSpaceSR") == ("sample space" in text)
+    assert natural.describe().startswith("SR, diagonal shift")  # sizes unknown: no form named
+
+
 def test_naming_a_protocol_does_not_import_jax():
     import subprocess
 

@@ -264,24 +264,16 @@ def protocol_of(args) -> AnnealProtocol:
         raise SystemExit(f"netket-arnn anneal: error: --protocol {base.name} with these options: {error}") from None
 
 
-def _describe_protocol(protocol: AnnealProtocol) -> str:
-    rule = protocol.convergence
-    search = (
-        f"{protocol.max_steps} steps per β"
-        if rule is None
-        else f"{protocol.settings()['min_steps']}-{protocol.max_steps} steps per β (convergence window {rule.window})"
-    )
-    settle = f" + {protocol.settle_steps} settling" if protocol.settle_steps else ""
-    step = f"{protocol.optimizer} {protocol.learning_rate:g}"
-    if protocol.preconditioner == "sr":
-        step = f"SR (diagonal shift {protocol.diag_shift:g}) at {protocol.learning_rate:g} of the Newton step"
-    return f"{search}{settle}, {protocol.warmup_steps} warm-up, {step}"
-
-
 def preconditioner_settings(args, protocol: AnnealProtocol) -> dict | None:
     """The preconditioner of the run as plain values (the protocol's, or ``--sr``'s)."""
     if protocol.preconditioner == "sr":
-        return {"name": "SR", "diag_shift": protocol.diag_shift, "from": "protocol"}
+        return {
+            "name": "SR",
+            "diag_shift": protocol.diag_shift,
+            "from": "protocol",
+            # the protocol builds one form or the other per net: the records must not imply one
+            "form": "per net: dense QGT (SR) or sample kernel (SampleSpaceSR), in runs.<net>.metadata.preconditioner",
+        }
     return None if args.sr is None else {"name": "SR", "diag_shift": args.sr}
 
 
@@ -506,7 +498,12 @@ def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
     protocol = protocol_of(args)
     say(
         f"\n== {name}: {net.description}; {vstate.n_parameters} parameters"
-        + (f"; protocol {protocol.name}: {_describe_protocol(protocol)}" if trained else "")
+        + (
+            f"; protocol {protocol.name}: "
+            + protocol.describe(n_parameters=vstate.n_parameters, n_samples=vstate.n_samples)
+            if trained
+            else ""
+        )
     )
     checkpoint = os.path.join(args.out, "checkpoints", f"{name}.mpack")
     run_file = os.path.join(args.out, "runs", f"{name}.json")

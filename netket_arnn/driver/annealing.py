@@ -504,7 +504,7 @@ def _reference(hamiltonian, exact) -> Callable[[float], tuple[float, float | Non
             return None
 
         def both(beta):
-            th = exact_module.thermodynamics(hamiltonian, beta)
+            th = exact_module.thermodynamics(hamiltonian, beta, abs_magnetization=False)  # not recorded
             return float(th.free_energy), float(th.entropy)
 
         return both

@@ -18,12 +18,13 @@ from .lattice import SquareLattice, find_square_lattice, lattice_couplings
 from .reference import log_partition_function, log_prob, reference_free_energy, thermodynamics
 from .spin_glass import ReplicaSolution, sk_one_step_rsb, sk_replica_symmetric
 from .thermo import Thermodynamics
-from .transfer_matrix import MAX_TRACE_WIDTH, MAX_TRANSFER_WIDTH, by_transfer_matrix
+from .transfer_matrix import MAX_MAGNETIZATION_ENTRIES, MAX_TRACE_WIDTH, MAX_TRANSFER_WIDTH, by_transfer_matrix
 
 __all__ = [
     "KAUFMAN_MAX_COUPLING",
     "MAX_CONDITIONAL_TABLE_BYTES",
     "MAX_ENUMERATION_SITES",
+    "MAX_MAGNETIZATION_ENTRIES",
     "MAX_SITES_PROBABILITIES",
     "MAX_TRACE_WIDTH",
     "MAX_TRANSFER_WIDTH",

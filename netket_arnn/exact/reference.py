@@ -14,8 +14,10 @@ The methods, in the order they are tried:
    (:data:`~netket_arnn.exact.MAX_TRANSFER_WIDTH` across an open direction,
    :data:`~netket_arnn.exact.MAX_TRACE_WIDTH` on a torus).
 
-Beyond these no exact reference exists. Methods 3 and 4 give no :math:`\langle|m|\rangle`
-(``nan``). The lattice and the uniform ferromagnet are recognised exactly from the couplings
+Beyond these no exact reference exists. Method 3 gives no :math:`\langle|m|\rangle` (``nan``),
+method 4 gives it where its magnetisation-resolved sweep is cheap
+(:data:`~netket_arnn.exact.MAX_MAGNETIZATION_ENTRIES`; ``nan`` beyond). The lattice and the
+uniform ferromagnet are recognised exactly from the couplings
 (:func:`~netket_arnn.exact.find_square_lattice`, :func:`~netket_arnn.exact.kaufman_parameters`).
 """
 
@@ -38,7 +40,8 @@ from .transfer_matrix import MAX_TRACE_WIDTH, MAX_TRANSFER_WIDTH, by_transfer_ma
 
 __all__ = ["log_partition_function", "log_prob", "reference_free_energy", "thermodynamics"]
 
-_Method = tuple[Callable[[float], Thermodynamics], Callable[[float], float]]
+#: (beta, abs_magnetization) -> Thermodynamics, beta -> log Z
+_Method = tuple[Callable[[float, bool], Thermodynamics], Callable[[float], float]]
 
 
 def _within_width(lattice) -> bool:
@@ -52,18 +55,18 @@ def _method(H: PairwiseIsing, max_sites: int) -> _Method | None:
     """``(beta -> Thermodynamics, beta -> log Z)`` of the first method that applies, or ``None``."""
     cw = curie_weiss_parameters(H)
     if cw is not None:
-        return (lambda beta: curie_weiss_closed_form(H.n_sites, beta, *cw)), (
+        return (lambda beta, m: curie_weiss_closed_form(H.n_sites, beta, *cw)), (
             lambda beta: curie_weiss_log_z(H.n_sites, beta, *cw)
         )
     if H.n_sites <= max_sites:
-        return (lambda beta: by_enumeration(H, beta)), (lambda beta: by_enumeration(H, beta).log_z)
+        return (lambda beta, m: by_enumeration(H, beta)), (lambda beta: by_enumeration(H, beta).log_z)
     torus = kaufman_parameters(H)
     if torus is not None:
         L, W, J = torus
-        return (lambda beta: kaufman_closed_form(L, W, beta, J)), (lambda beta: kaufman_log_z(L, W, beta, J))
+        return (lambda beta, m: kaufman_closed_form(L, W, beta, J)), (lambda beta: kaufman_log_z(L, W, beta, J))
     lattice = find_square_lattice(H)
     if lattice is not None and _within_width(lattice):
-        return (lambda beta: by_transfer_matrix(H, beta, lattice=lattice)), (
+        return (lambda beta, m: by_transfer_matrix(H, beta, lattice=lattice, abs_magnetization=m)), (
             lambda beta: by_transfer_matrix(H, beta, lattice=lattice).log_z
         )
     return None
@@ -86,19 +89,21 @@ def _no_reference(H: PairwiseIsing) -> ValueError:
     )
 
 
-def thermodynamics(H: PairwiseIsing, beta: float) -> Thermodynamics:
+def thermodynamics(H: PairwiseIsing, beta: float, *, abs_magnetization: bool = True) -> Thermodynamics:
     r"""Exact :math:`\log Z`, :math:`f`, :math:`e`, :math:`s` and :math:`\langle|m|\rangle` of ``H`` at ``beta``.
 
     By the first method that applies (see the module documentation): Curie–Weiss closed form,
     enumeration (:math:`N \le` :data:`MAX_ENUMERATION_SITES`), Kaufman's closed form, transfer
-    matrix; a ``ValueError`` when none does. ``abs_magnetization`` is ``nan`` for the last two.
+    matrix; a ``ValueError`` when none does. ``abs_magnetization`` is ``nan`` for Kaufman's form,
+    and for the transfer matrix where it is not cheap or ``abs_magnetization=False`` (which skips
+    its :math:`N+1` times costlier sweep; the other methods give it at no extra cost).
     """
     beta = check_beta(beta)
     check_pairwise(H)
     method = _method(H, MAX_ENUMERATION_SITES)
     if method is None:
         raise _no_reference(H)
-    return method[0](beta)
+    return method[0](beta, bool(abs_magnetization))
 
 
 def log_partition_function(H: PairwiseIsing, beta: float) -> float:

@@ -25,7 +25,15 @@ energy :math:`\langle H\rangle` is exact, with no finite difference: alongside :
 the sweep carries :math:`\bar E = g / v`, where :math:`g = -\partial v / \partial\beta` is the
 Boltzmann-weighted partial energy; a step mixes :math:`\bar E` over :math:`u` with the weights
 of :math:`v'` and adds the new site's bond and field energy, and
-:math:`\langle H\rangle = \sum v \bar E / \sum v` at the end. :math:`\langle |m| \rangle` is not computed (``nan``).
+:math:`\langle H\rangle = \sum v \bar E / \sum v` at the end.
+
+:math:`\langle |m| \rangle` needs the distribution of the magnetisation, not only its moments: a
+second sweep resolves :math:`v` by the number :math:`K` of up spins so far (shape
+:math:`(N+1, 2^W)`, an up spin shifting :math:`K` by one), and
+:math:`P(K) \propto \sum v(K, \cdot)` at the end. It costs :math:`N+1` times the first sweep, so
+it is done where the resolved frontier holds at most :data:`MAX_MAGNETIZATION_ENTRIES` entries
+(:math:`(N+1)\,2^W`, times :math:`2^W` clamped first rows when periodic along :math:`L`; e.g.
+13 × 13 open, 7 × 7 periodic in both directions), and is ``nan`` beyond.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from ..operators._checks import check_pairwise
 from .lattice import SquareLattice, find_square_lattice, lattice_couplings, transfer_cost, transpose
 from .thermo import Thermodynamics
 
-__all__ = ["MAX_TRACE_WIDTH", "MAX_TRANSFER_WIDTH", "by_transfer_matrix"]
+__all__ = ["MAX_MAGNETIZATION_ENTRIES", "MAX_TRACE_WIDTH", "MAX_TRANSFER_WIDTH", "by_transfer_matrix"]
 
 MAX_TRANSFER_WIDTH = 20
 r"""Largest width :math:`W` (frontier of :math:`2^W` states) :func:`transfer_matrix` accepts
@@ -47,6 +55,10 @@ when the transfer direction is open."""
 
 MAX_TRACE_WIDTH = 11
 r"""Largest width when the lattice is periodic along the transfer direction (cost :math:`4^W`)."""
+
+MAX_MAGNETIZATION_ENTRIES = 2**21
+r"""Largest :math:`(N+1)\,2^W` (times :math:`2^W` when periodic along the transfer direction) for which
+:func:`by_transfer_matrix` computes :math:`\langle |m|\rangle` (``nan`` beyond)."""
 
 _TRACE_CHUNK = 2**18
 """Frontier entries per chunk of clamped first rows (memory knob of the periodic trace)."""
@@ -64,12 +76,16 @@ def _first_row_energy(right: np.ndarray, fields: np.ndarray) -> np.ndarray:
     return -(s @ fields) - np.sum(right * s * np.roll(s, -1, axis=1), axis=1)
 
 
-def _sweep(lv, mean, beta, right, down, fields, W):
+def _sweep(lv, mean, beta, right, down, fields, W, *, count_up=False):
     """Add rows ``1..L-1`` site by site to the batch ``lv = log v`` and ``mean = g / v``, shape ``(B, 2^W)``.
 
     ``mean`` is the Boltzmann-weighted mean energy of the partial configurations ending in each
-    frontier state (arbitrary where ``lv = -inf``).
+    frontier state (arbitrary where ``lv = -inf``), or ``None`` (not carried). With ``count_up``,
+    ``lv`` is ``(B, K, 2^W)``, resolved by the number of up spins so far: every up spin added
+    moves its weight one step along ``K``.
     """
+    lead = lv.shape[:-1]
+    lv = lv.reshape(-1, 2**W)
     B = lv.shape[0]
     spin = np.array([1.0, -1.0])
     for i in range(1, right.shape[0]):
@@ -84,8 +100,11 @@ def _sweep(lv, mean, beta, right, down, fields, W):
             if j == W - 1 and W >= 3:
                 phi = phi + right[i, W - 1] * spin[a >> (W - 2)]
             Ju = down[i - 1, j]
-            lvr, mr = lv.reshape(B, A, 2, C), mean.reshape(B, A, 2, C)
-            lv_new, mean_new = np.empty_like(lvr), np.empty_like(mr)
+            lvr = lv.reshape(B, A, 2, C)
+            lv_new = np.empty_like(lvr)
+            if mean is not None:
+                mr = mean.reshape(B, A, 2, C)
+                mean_new = np.empty_like(mr)
             for k in range(2):  # the new spin s = spin[k]; the summed spin u = +1 (index 0), -1 (1)
                 # The new site's energy is -s (Ju u + phi): bond part -Ju s u, field part -s phi.
                 e_bond = (-Ju * spin[k], Ju * spin[k])  # u = +1, u = -1
@@ -98,10 +117,18 @@ def _sweep(lv, mean, beta, right, down, fields, W):
                 total = w0 + w1
                 field = spin[k] * phi[None, :, None]
                 lv_new[:, :, k] = np.where(finite, top + np.log(np.where(finite, total, 1.0)), -np.inf) + beta * field
-                mixed = w0 * (mr[:, :, 0] + e_bond[0]) + w1 * (mr[:, :, 1] + e_bond[1])
-                mean_new[:, :, k] = np.where(finite, mixed / np.where(finite, total, 1.0), 0.0) - field
-            lv, mean = lv_new.reshape(B, 2**W), mean_new.reshape(B, 2**W)
-    return lv, mean
+                if mean is not None:
+                    mixed = w0 * (mr[:, :, 0] + e_bond[0]) + w1 * (mr[:, :, 1] + e_bond[1])
+                    mean_new[:, :, k] = np.where(finite, mixed / np.where(finite, total, 1.0), 0.0) - field
+            if count_up:  # the new spin up (k = 0): one more up spin
+                up = lv_new[:, :, 0].reshape(*lead, A, C)
+                shifted = np.full_like(up, -np.inf)
+                shifted[..., 1:, :, :] = up[..., :-1, :, :]
+                lv_new[:, :, 0] = shifted.reshape(B, A, C)
+            lv = lv_new.reshape(B, 2**W)
+            if mean is not None:
+                mean = mean_new.reshape(B, 2**W)
+    return lv.reshape(*lead, 2**W), mean
 
 
 def _log_z_and_energy(log_w: np.ndarray, mean: np.ndarray) -> tuple[float, float]:
@@ -143,6 +170,54 @@ def _trace_log_z_energy(beta, right, down, fields) -> tuple[float, float]:
     return _log_z_and_energy(np.asarray(log_parts), np.asarray(energy_parts))
 
 
+def _first_row_by_up_count(beta, right, fields, n_sites) -> np.ndarray:
+    """``(n_sites + 1, 2^W)`` log-weights of row 0 alone, placed at its number of up spins."""
+    W = fields.shape[1]
+    e0 = _first_row_energy(right[0], fields[0])
+    lv = np.full((n_sites + 1, 2**W), -np.inf)
+    lv[np.sum(_spins(W) > 0, axis=1), np.arange(2**W)] = -beta * e0
+    return lv
+
+
+def _mean_abs_m(log_p_up: np.ndarray) -> float:
+    """``<|m|>`` from the unnormalised log-probabilities of ``K = 0..N`` up spins (``m = (2K - N)/N``)."""
+    n = len(log_p_up) - 1
+    p = np.exp(log_p_up - logsumexp(log_p_up))
+    return float(np.sum(p * np.abs(2 * np.arange(n + 1) - n)) / (n * p.sum()))
+
+
+def _open_abs_magnetization(beta, right, down, fields) -> float:
+    """``<|m|>`` with open boundaries along the transfer direction."""
+    n = fields.size
+    lv = _first_row_by_up_count(beta, right, fields, n)[None]
+    lv, _ = _sweep(lv, None, beta, right, down, fields, fields.shape[1], count_up=True)
+    return _mean_abs_m(logsumexp(lv[0], axis=-1))
+
+
+def _trace_abs_magnetization(beta, right, down, fields) -> float:
+    """``<|m|>`` periodic along the transfer direction: the trace over the first row, resolved by up spins."""
+    n, W = fields.size, fields.shape[1]
+    s = _spins(W)
+    row0 = _first_row_by_up_count(beta, right, fields, n)
+    log_p_up = np.full(n + 1, -np.inf)
+    chunk = max(1, _TRACE_CHUNK // ((n + 1) * 2**W))
+    for start in range(0, 2**W, chunk):
+        first = np.arange(start, min(start + chunk, 2**W))
+        lv = np.full((len(first), n + 1, 2**W), -np.inf)
+        lv[np.arange(len(first)), :, first] = row0[:, first].T  # clamp the first row
+        lv, _ = _sweep(lv, None, beta, right, down, fields, W, count_up=True)
+        e_close = -(s[first] * down[-1]) @ s.T  # (B, 2^W): the wrap bonds from the last row to row 0
+        part = logsumexp(lv - beta * e_close[:, None, :], axis=(0, 2))
+        log_p_up = np.logaddexp(log_p_up, part)
+    return _mean_abs_m(log_p_up)
+
+
+def _magnetization_entries(lattice: SquareLattice) -> int:
+    """Entries of the up-count-resolved frontier (all clamped first rows when periodic along L)."""
+    n, W = lattice.L * lattice.W, lattice.W
+    return (n + 1) * 2**W * (2**W if lattice.periodic_L else 1)
+
+
 def _check_width(lattice: SquareLattice) -> None:
     if lattice.periodic_L and lattice.W > MAX_TRACE_WIDTH:
         raise ValueError(
@@ -162,7 +237,9 @@ def transfer_orientation(lattice: SquareLattice) -> bool:
     return transfer_cost(transpose(lattice)) < transfer_cost(lattice)
 
 
-def by_transfer_matrix(H: PairwiseIsing, beta: float, *, lattice: SquareLattice | None = None) -> Thermodynamics:
+def by_transfer_matrix(
+    H: PairwiseIsing, beta: float, *, lattice: SquareLattice | None = None, abs_magnetization: bool = True
+) -> Thermodynamics:
     r"""Exact :math:`\log Z`, :math:`f`, :math:`e`, :math:`s` of ``H`` on a square lattice.
 
     Args:
@@ -172,11 +249,14 @@ def by_transfer_matrix(H: PairwiseIsing, beta: float, *, lattice: SquareLattice 
         beta: inverse temperature, > 0.
         lattice: the :class:`~netket_arnn.exact.SquareLattice`; default the cheapest one
             :func:`~netket_arnn.exact.find_square_lattice` recognises.
+        abs_magnetization: compute :math:`\langle|m|\rangle` where it is cheap (below); ``False``
+            skips it (``nan``).
 
     The transfer runs along whichever direction is cheaper: cost :math:`O(N 2^w)` for width
     :math:`w` across an open direction (:math:`w \le` :data:`MAX_TRANSFER_WIDTH`), and
     :math:`O(N 4^w)` when periodic in both directions (:math:`w \le` :data:`MAX_TRACE_WIDTH`).
-    ``abs_magnetization`` is ``nan`` (not computed).
+    ``abs_magnetization`` from a sweep resolved by the magnetisation, :math:`N + 1` times the
+    cost, where that fits :data:`MAX_MAGNETIZATION_ENTRIES` (the module doc); else ``nan``.
     """
     beta = check_beta(beta)
     check_pairwise(H)
@@ -191,5 +271,9 @@ def by_transfer_matrix(H: PairwiseIsing, beta: float, *, lattice: SquareLattice 
     _check_width(lattice)
     run = _trace_log_z_energy if lattice.periodic_L else _open_log_z_energy
     log_z, mean_energy = run(beta, right, down, fields)
+    abs_m = float("nan")
+    if abs_magnetization and _magnetization_entries(lattice) <= MAX_MAGNETIZATION_ENTRIES:
+        magnetization = _trace_abs_magnetization if lattice.periodic_L else _open_abs_magnetization
+        abs_m = magnetization(beta, right, down, fields)
     n = H.n_sites
-    return Thermodynamics.from_log_z(n, beta, log_z, mean_energy / n)
+    return Thermodynamics.from_log_z(n, beta, log_z, mean_energy / n, abs_magnetization=abs_m)

@@ -6,9 +6,11 @@ import itertools
 import netket as nk
 import numpy as np
 import pytest
+from scipy.special import gammaln
 
 import netket_arnn as na
 from netket_arnn import exact
+from netket_arnn.exact import transfer_matrix
 
 BETA_C = 0.5 * np.log1p(np.sqrt(2.0))
 QUANTITIES = ("log_z", "free_energy", "energy", "entropy")
@@ -122,8 +124,36 @@ def test_transfer_matrix_is_enumeration(L, W, periodic):
     H = random_lattice(L, W, periodic, seed=L * 10 + W + 3 * periodic[0] + 7 * periodic[1])
     for beta in (0.4, 2.0):
         t = exact.by_transfer_matrix(H, beta)
-        assert_same_thermo(t, exact.by_enumeration(H, beta))
-        assert np.isnan(t.abs_magnetization)
+        e = exact.by_enumeration(H, beta)
+        assert_same_thermo(t, e)
+        assert t.abs_magnetization == pytest.approx(e.abs_magnetization, rel=1e-12)
+        assert np.isnan(exact.by_transfer_matrix(H, beta, abs_magnetization=False).abs_magnetization)
+
+
+def test_transfer_matrix_magnetization_beyond_enumeration_is_that_of_exact_samples():
+    # 12 x 12 open EA glass with fields: exact independent samples from the exact conditionals
+    rng = np.random.default_rng(4)
+    graph = nk.graph.Grid(extent=[12, 12], pbc=False)
+    H = na.from_graph(graph, rng.choice([-1.0, 1.0], size=len(graph.edges())), 0.2 * rng.normal(size=144))
+    beta = 0.8
+    t = exact.thermodynamics(H, beta)
+    abs_m = np.abs(exact.lattice_conditionals(H, beta).sample(20_000, seed=3).mean(axis=1))
+    assert abs(t.abs_magnetization - abs_m.mean()) < 5 * abs_m.std() / np.sqrt(len(abs_m))
+    assert np.isnan(exact.thermodynamics(H, beta, abs_magnetization=False).abs_magnetization)
+
+
+def test_transfer_matrix_magnetization_of_the_torus_and_its_cost_limit(monkeypatch):
+    H = na.ferromagnet_2d(6)  # N = 36 on a torus: the traced sweep, resolved by up spins
+    cold, hot = exact.by_transfer_matrix(H, 2.0), exact.by_transfer_matrix(H, 1e-7)
+    # ordered: one flipped spin (energy 8J, |m| = 1 - 2/N, N ways) is the leading correction
+    assert cold.abs_magnetization == pytest.approx(1.0 - 2.0 * np.exp(-16.0), abs=1e-9)
+    # at β → 0, |m| of N free spins: E|2K - N|/N with K ~ Binomial(N, 1/2)
+    k = np.arange(37)
+    free = np.sum(np.exp(gammaln(37) - gammaln(k + 1) - gammaln(37 - k) - 36 * np.log(2)) * np.abs(2 * k - 36)) / 36
+    assert hot.abs_magnetization == pytest.approx(free, rel=1e-5)
+    monkeypatch.setattr(transfer_matrix, "MAX_MAGNETIZATION_ENTRIES", 37 * 64 * 64 - 1)
+    assert np.isnan(exact.by_transfer_matrix(H, 2.0).abs_magnetization)  # beyond the limit: not computed
+    assert exact.by_transfer_matrix(H, 2.0).free_energy == cold.free_energy
 
 
 def test_transfer_matrix_of_the_uniform_torus_is_kaufman_beyond_enumeration():

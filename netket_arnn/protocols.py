@@ -110,6 +110,9 @@ class Convergence:
         return bool(decrease <= self.tolerance * error)
 
 
+_OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD"}
+
+
 @dataclass(frozen=True)
 class AnnealProtocol:
     r"""How a net is trained across the β grid (see the module doc for the two phases of a β).
@@ -255,7 +258,7 @@ class AnnealProtocol:
         self, *, learning_rate: str | None = None, n_parameters: int | None = None, n_samples: int | None = None
     ) -> str:
         """The training in one line, as the command line and the gallery's figures print it, e.g.
-        ``Adam 0.001, 300 warm-up + 40–87 steps/β (until f[q] stops decreasing) + 20 settle steps``.
+        ``Adam 0.001, 300 warm-up + 40–87 steps/β (until f[q] stops decreasing, window 20) + 20 settle steps``.
 
         Args:
             learning_rate: another text for the learning rate (e.g. a schedule's).
@@ -270,7 +273,7 @@ class AnnealProtocol:
                 form = " in sample space" if self._in_sample_space(n_parameters, n_samples) else " (dense QGT)"
             text = f"SR{form}, diagonal shift {self.diag_shift:g}, at {rate} of the Newton step"
         else:
-            text = f"{ {'adam': 'Adam', 'sgd': 'SGD'}[self.optimizer] } {rate}"
+            text = f"{_OPTIMIZER_NAMES[self.optimizer]} {rate}"
         low = self._min
         steps = f"{low}–{self.max_steps}" if low != self.max_steps else f"{self.max_steps}"
         text += f", {self.warmup_steps} warm-up + {steps} steps/β"

@@ -67,7 +67,7 @@ def _method(H: PairwiseIsing, max_sites: int) -> _Method | None:
     lattice = find_square_lattice(H)
     if lattice is not None and _within_width(lattice):
         return (lambda beta, m: by_transfer_matrix(H, beta, lattice=lattice, abs_magnetization=m)), (
-            lambda beta: by_transfer_matrix(H, beta, lattice=lattice).log_z
+            lambda beta: by_transfer_matrix(H, beta, lattice=lattice, abs_magnetization=False).log_z
         )
     return None
 

@@ -288,3 +288,19 @@ def test_ferro2d_on_the_command_line():
     assert exact.find_square_lattice(H) == exact.SquareLattice(3, 7, False, False)
     with pytest.raises(ValueError, match="--lattice L or --lattice L W"):
         build_system(parser.parse_args(["--system", "ferro2d", "--lattice", "3", "3", "3"]))
+
+
+def test_log_z_and_f_alone_skip_the_magnetization_sweep(monkeypatch):
+    from netket_arnn.driver.annealing import _reference
+
+    def refuse(*args):
+        raise AssertionError("the magnetisation sweep ran")
+
+    monkeypatch.setattr(transfer_matrix, "_open_abs_magnetization", refuse)
+    H = random_lattice(6, 6, (False, False), seed=5)  # N = 36: beyond enumeration, the transfer matrix
+    exact.log_partition_function(H, 0.7)
+    exact.reference_free_energy(H)(0.7)
+    exact.thermodynamics(H, 0.7, abs_magnetization=False)
+    _reference(H, "auto")(0.7)  # what anneal records: f and s only
+    with pytest.raises(AssertionError, match="magnetisation sweep"):
+        exact.thermodynamics(H, 0.7)

@@ -240,7 +240,9 @@ def write_json(path, obj) -> Path:
         path.rename(kept)
         log(f"earlier results kept: {path.name} moved to {kept.name}")
     _WRITTEN.add(path)
-    # an interrupt while writing leaves the previous complete file, never a truncated one
+    # an interrupt while writing leaves the previous complete file, never a truncated one (the
+    # package's netket_arnn._io.atomic_write does the same, but this module is standard library
+    # only: the adapters run it in other codes' environments)
     text = json.dumps(obj, indent=2, default=str)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:

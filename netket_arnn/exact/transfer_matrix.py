@@ -147,26 +147,36 @@ def _open_log_z_energy(beta, right, down, fields) -> tuple[float, float]:
     return _log_z_and_energy(lv, mean)
 
 
-def _trace_log_z_energy(beta, right, down, fields) -> tuple[float, float]:
-    """``log Z`` and ``<H>`` periodic along L (the transfer direction): a trace over the first row's configurations."""
+def _traced_sweeps(beta, right, down, fields, row0, mean0=None, *, count_up=False):
+    """Periodic along L: the sweeps of the first row clamped to each of its configurations, in chunks.
+
+    ``row0`` is ``(..., 2^W)``, the log-weights of row 0 alone (with ``count_up``, resolved by up
+    spins: ``(K, 2^W)``); ``mean0`` its energy ``(2^W,)`` or ``None``. Yields, per chunk of ``B``
+    clamped configurations, ``lv`` of shape ``(B, ..., 2^W)`` and ``mean`` ``(B, 2^W)`` (or ``None``)
+    with the wrap bonds between the last row (the frontier) and row 0 added: the trace is their
+    sum over the batch and the frontier.
+    """
     W = fields.shape[1]
     s = _spins(W)
-    e0 = _first_row_energy(right[0], fields[0])
-    chunk = max(1, _TRACE_CHUNK // 2**W)
-    log_parts, energy_parts = [], []
+    chunk = max(1, _TRACE_CHUNK // row0.size)
     for start in range(0, 2**W, chunk):
         first = np.arange(start, min(start + chunk, 2**W))
         B = len(first)
         # Clamp the first row: v[b] is a delta on configuration first[b], of weight exp(-beta e0).
-        lv = np.full((B, 2**W), -np.inf)
-        lv[np.arange(B), first] = -beta * e0[first]
-        mean = np.broadcast_to(e0[first][:, None], (B, 2**W)).copy()
-        lv, mean = _sweep(lv, mean, beta, right, down, fields, W)
-        # Close the trace with the wrap bonds between the last row (the frontier) and row 0.
+        lv = np.full((B, *row0.shape), -np.inf)
+        np.moveaxis(lv, -1, 1)[np.arange(B), first] = np.moveaxis(row0[..., first], -1, 0)
+        mean = None if mean0 is None else np.broadcast_to(mean0[first][:, None], (B, 2**W)).copy()
+        lv, mean = _sweep(lv, mean, beta, right, down, fields, W, count_up=count_up)
         e_close = -(s[first] * down[-1]) @ s.T  # (B, 2^W)
-        log_z, energy = _log_z_and_energy(lv - beta * e_close, mean + e_close)
-        log_parts.append(log_z)
-        energy_parts.append(energy)
+        lv = lv - beta * e_close.reshape(B, *([1] * (lv.ndim - 2)), 2**W)
+        yield lv, (None if mean is None else mean + e_close)
+
+
+def _trace_log_z_energy(beta, right, down, fields) -> tuple[float, float]:
+    """``log Z`` and ``<H>`` periodic along L (the transfer direction): a trace over the first row's configurations."""
+    e0 = _first_row_energy(right[0], fields[0])
+    parts = [_log_z_and_energy(lv, mean) for lv, mean in _traced_sweeps(beta, right, down, fields, -beta * e0, e0)]
+    log_parts, energy_parts = zip(*parts, strict=True)
     return _log_z_and_energy(np.asarray(log_parts), np.asarray(energy_parts))
 
 
@@ -196,19 +206,10 @@ def _open_abs_magnetization(beta, right, down, fields) -> float:
 
 def _trace_abs_magnetization(beta, right, down, fields) -> float:
     """``<|m|>`` periodic along the transfer direction: the trace over the first row, resolved by up spins."""
-    n, W = fields.size, fields.shape[1]
-    s = _spins(W)
-    row0 = _first_row_by_up_count(beta, right, fields, n)
-    log_p_up = np.full(n + 1, -np.inf)
-    chunk = max(1, _TRACE_CHUNK // ((n + 1) * 2**W))
-    for start in range(0, 2**W, chunk):
-        first = np.arange(start, min(start + chunk, 2**W))
-        lv = np.full((len(first), n + 1, 2**W), -np.inf)
-        lv[np.arange(len(first)), :, first] = row0[:, first].T  # clamp the first row
-        lv, _ = _sweep(lv, None, beta, right, down, fields, W, count_up=True)
-        e_close = -(s[first] * down[-1]) @ s.T  # (B, 2^W): the wrap bonds from the last row to row 0
-        part = logsumexp(lv - beta * e_close[:, None, :], axis=(0, 2))
-        log_p_up = np.logaddexp(log_p_up, part)
+    row0 = _first_row_by_up_count(beta, right, fields, fields.size)
+    log_p_up = np.full(fields.size + 1, -np.inf)
+    for lv, _ in _traced_sweeps(beta, right, down, fields, row0, count_up=True):
+        log_p_up = np.logaddexp(log_p_up, logsumexp(lv, axis=(0, 2)))
     return _mean_abs_m(log_p_up)
 
 

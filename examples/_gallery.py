@@ -55,7 +55,7 @@ class Protocol:
     n_samples: int
     n_final_samples: int
 
-    def describe(self) -> dict:
+    def settings(self) -> dict:
         """The protocol as plain values (results files; a finished run is reused only if they match)."""
         return {
             "betas": [float(b) for b in self.betas],
@@ -323,17 +323,10 @@ def describe_mode(mode: str, protocol: Protocol, lr: str | None = None) -> str:
     the mode's protocol, and which curves are whose."""
     b = protocol.betas
     step = f"step {b[1] - b[0]:.2g}" if len(b) > 1 else "one β"
-    text = f"{mode} mode: β = {b[0]:g} … {b[-1]:g} {step}"
-    training = protocol.training
-    if _fixed(training):
-        optimizer = {"adam": "Adam", "sgd": "SGD"}[training.optimizer]
-        text += (
-            f", {optimizer} {lr or f'{training.learning_rate:g}'}, batch {protocol.n_samples}, "
-            f"{training.warmup_steps} warm-up + {training.max_steps} steps/β, {protocol.n_final_samples} final samples"
-        )
-    else:
-        text += f", batch {protocol.n_samples}, {protocol.n_final_samples} final samples\n"
-        text += describe_training(training, lr)
+    text = f"{mode} mode: β = {b[0]:g} … {b[-1]:g} {step}, batch {protocol.n_samples}, "
+    text += f"{protocol.n_final_samples} final samples"
+    text += ", " if _fixed(protocol.training) else "\n"
+    text += describe_training(protocol.training, lr)
     return f"{text}\ndark, solid: ours; light, dashed: {PAPER_CITATION}"
 
 

@@ -114,7 +114,7 @@ def nets_for(H, with_made: bool) -> dict:
 def anneal_net(L: int, name: str, protocol: gallery.Protocol, args) -> na.AnnealResult:
     net = na.get_net(name)
     tag = f"L{L}_{name}"
-    settings = {"net": name, "L": L, "N": L * L, "seed": SEED, "protocol": protocol.describe()}
+    settings = {"net": name, "L": L, "N": L * L, "seed": SEED, "protocol": protocol.settings()}
     done = gallery.finished_run(args.out, tag, len(protocol.betas), settings)
     if done is not None:
         return done
@@ -217,7 +217,7 @@ def main(argv=None):
             os.path.join(args.out, f"{NAME}.json"),
             {
                 "mode": args.mode,
-                "protocol": protocol.describe(),
+                "protocol": protocol.settings(),
                 "seed": SEED,
                 "seconds": clock(),
                 "nets": info,

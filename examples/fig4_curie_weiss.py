@@ -115,7 +115,7 @@ def anneal_net(name: str, n: int, protocol: gallery.Protocol, args) -> na.Anneal
     """Anneal the registry's net ``name`` on the Curie–Weiss model of ``n`` spins (or reuse the finished run)."""
     net = na.get_net(name)
     tag = f"N{n}_{name}"
-    settings = {"net": name, "N": n, "protocol": protocol.describe()}
+    settings = {"net": name, "N": n, "protocol": protocol.settings()}
     done = gallery.finished_run(args.out, tag, len(protocol.betas), settings)
     if done is not None:
         return done
@@ -244,7 +244,7 @@ def main(argv=None):
             os.path.join(args.out, f"{NAME}.json"),
             {
                 "mode": args.mode,
-                "protocol": protocol.describe(),
+                "protocol": protocol.settings(),
                 "seconds": clock(),
                 "summary": summary,
                 "finished": k == len(runs),

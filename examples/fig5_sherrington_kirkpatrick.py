@@ -140,7 +140,7 @@ def anneal_net(name: str, n: int, seed: int, protocol: gallery.Protocol, args) -
     """
     net = na.get_net(name)
     tag = f"N{n}_seed{seed}_{name}"
-    settings = {"net": name, "N": n, "seed": seed, "protocol": protocol.describe()}
+    settings = {"net": name, "N": n, "seed": seed, "protocol": protocol.settings()}
     done = gallery.finished_run(args.out, tag, len(protocol.betas), settings)
     if done is not None:
         return done
@@ -262,7 +262,7 @@ def main(argv=None):
             os.path.join(args.out, f"{NAME}.json"),
             {
                 "mode": args.mode,
-                "protocol": protocol.describe(),
+                "protocol": protocol.settings(),
                 "seconds": clock(),
                 "finished": False,
                 "instances_done": [[nn, s] for nn, s in instances if (nn, s, REFERENCE) in results],
@@ -281,7 +281,7 @@ def main(argv=None):
         os.path.join(args.out, f"{NAME}.json"),
         {
             "mode": args.mode,
-            "protocol": protocol.describe(),
+            "protocol": protocol.settings(),
             "seconds": clock(),
             "finished": True,
             "instances": instances,

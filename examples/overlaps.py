@@ -197,7 +197,7 @@ def anneal_net(system: str, name: str, seed: int | None, part: dict, args) -> na
     net = na.get_net(name)
     n, protocol = part["N"], part["protocol"]
     tag = f"{system}_N{n}" + ("" if seed is None else f"_seed{seed}") + f"_{name}"
-    settings = {"net": name, "N": n, "seed": seed, "system": system, "protocol": protocol.describe()}
+    settings = {"net": name, "N": n, "seed": seed, "system": system, "protocol": protocol.settings()}
     done = gallery.finished_run(args.out, tag, len(protocol.betas), settings)
     if done is not None:
         return done
@@ -444,7 +444,7 @@ def main(argv=None):
         os.path.join(args.out, f"{NAME}.json"),
         {
             "mode": args.mode,
-            "settings": {s: {**mode[s], "protocol": mode[s]["protocol"].describe()} for _, s in SYSTEMS if s in mode},
+            "settings": {s: {**mode[s], "protocol": mode[s]["protocol"].settings()} for _, s in SYSTEMS if s in mode},
             "precision": "the package's default: float64 parameters and log q, float32 arithmetic",
             "seconds": clock(),
             "moments": stats,

@@ -137,3 +137,24 @@ def test_examples_do_not_read_outside_the_project():
     for script in EXAMPLES.glob("*.py"):
         text = script.read_text()
         assert "../shared" not in text and "shared/reference" not in text, f"{script.name} reads outside the project"
+
+
+def test_figure_titles_name_the_protocol_each_mode_runs(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import _gallery as gallery
+    import netket_arnn as na
+
+    fixed = gallery.Protocol(
+        betas=(0.1, 0.3, 0.5), training=gallery.fixed_steps(12, 7, 2e-3), n_samples=64, n_final_samples=256
+    )
+    first, credit = gallery.describe_mode("quick", fixed).split("\n")
+    assert first.startswith("quick mode: β = 0.1 … 0.5 step 0.2, batch 64, 256 final samples, ")
+    assert first.endswith(fixed.training.describe())  # Adam 0.002, 7 warm-up + 12 steps/β
+    assert gallery.PAPER_CITATION in credit
+    assert "Adam 1e-3 → 1e-4" in gallery.describe_mode("quick", fixed, lr="1e-3 → 1e-4")
+
+    adaptive = gallery.paper_size_protocol(betas=(0.5,))
+    lines = gallery.describe_mode("paper_size", adaptive).split("\n")
+    assert lines[0] == "paper_size mode: β = 0.5 … 0.5 one β, batch 2000, 40000 final samples"
+    assert lines[1] == f"protocol 'adaptive': {na.driver.ADAPTIVE.describe()}"
+    assert len(lines) == 3

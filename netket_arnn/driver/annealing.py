@@ -37,7 +37,14 @@ from ..observables import estimate, relative_error
 from ..protocols import AnnealProtocol, get_protocol
 from ..sampling.proposal import unbiased_observables
 from .callbacks import callback_state, fresh_copy, restore_callback_state
-from .checkpoint import check_signature, dumps, load_checkpoint, run_signature, save_checkpoint
+from .checkpoint import (
+    check_signature,
+    dumps,
+    load_checkpoint,
+    preconditioner_settings,
+    run_signature,
+    save_checkpoint,
+)
 from .free_energy import VariationalFreeEnergy
 from .options import Checkpointing, FinalEstimates, SampleBatch
 from .results import AnnealRecord, AnnealResult, format_header, format_row, optimizer_settings
@@ -231,7 +238,7 @@ def anneal(
             "estimates": estimates.settings(),
             "precision": precision_of(model),
             "optimizer": opt_settings,
-            "preconditioner": None if preconditioner is None else type(preconditioner).__name__,
+            "preconditioner": preconditioner_settings(preconditioner),
             "on_nan": on_nan,
             "provenance": provenance(),
             **(metadata or {}),

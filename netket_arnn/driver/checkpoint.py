@@ -134,7 +134,7 @@ def run_signature(hamiltonian, vstate, *, optimizer: dict | None, preconditioner
         "model_constants": _constants_fingerprint(vstate.variables),
         "n_parameters": int(vstate.n_parameters),
         "optimizer": optimizer,
-        "preconditioner": None if preconditioner is None else _describe(preconditioner),
+        "preconditioner": preconditioner_settings(preconditioner),
         "n_samples": int(vstate.n_samples),
         "betas": [float(b) for b in plan.betas],
         "steps_per_beta": plan.steps_per_beta,
@@ -143,10 +143,13 @@ def run_signature(hamiltonian, vstate, *, optimizer: dict | None, preconditioner
     }
 
 
-def _describe(obj) -> dict:
-    out = {"type": type(obj).__name__}
+def preconditioner_settings(preconditioner) -> dict | None:
+    """A preconditioner as plain values: its type and its settings (``diag_shift``, ``solver``...); None for none."""
+    if preconditioner is None:
+        return None
+    out = {"type": type(preconditioner).__name__}
     for name in ("diag_shift", "diag_scale", "holomorphic", "solver", "qgt_constructor"):
-        value = getattr(obj, name, None)
+        value = getattr(preconditioner, name, None)
         if value is not None:
             out[name] = _plain(value)
     return out

@@ -401,6 +401,16 @@ def test_optimizer_settings_are_data():
     sgd = optax.inject_hyperparams(optax.sgd)(learning_rate=0.25)
     result = anneal(H, _made_state(H, n_samples=64), [0.5], optimizer=sgd, steps_per_beta=1, show_progress=False)
     assert result.metadata["optimizer"]["hyperparams"]["learning_rate"] == 0.25
+    assert result.metadata["preconditioner"] is None
+
+
+def test_preconditioner_settings_are_data():
+    H = na.curie_weiss(8)
+    sr = nk.optimizer.SR(diag_shift=0.02)
+    result = anneal(H, _made_state(H, n_samples=64), [0.5], preconditioner=sr, steps_per_beta=1, show_progress=False)
+    record = result.metadata["preconditioner"]
+    assert record["type"] == "SR" and record["diag_shift"] == 0.02
+    assert json.loads(json.dumps(result.as_dict(), allow_nan=False))["metadata"]["preconditioner"] == record
 
 
 def test_progress_is_shown_by_default(capsys):

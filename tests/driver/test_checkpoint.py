@@ -226,16 +226,16 @@ def test_the_beta_in_progress_must_start_the_resumed_grid(tmp_path):
 def test_sr_preconditioner_has_the_same_signature_in_a_fresh_process():
     """A resumed run compares its settings with the checkpoint's: an SR preconditioner must read the
     same in another process (its solver and QGT are functions, whose repr holds a memory address)."""
-    from netket_arnn.driver.checkpoint import _describe
+    from netket_arnn.driver.checkpoint import preconditioner_settings
 
     code = (
-        "import json, netket as nk; from netket_arnn.driver.checkpoint import _describe; "
-        "print(json.dumps(_describe(nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTJacobianDense, diag_shift=1e-4))))"
+        "import json, netket as nk; from netket_arnn.driver.checkpoint import preconditioner_settings; "
+        "print(json.dumps(preconditioner_settings(nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTJacobianDense, diag_shift=1e-4))))"
     )
-    here = _describe(nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTJacobianDense, diag_shift=1e-4))
+    here = preconditioner_settings(nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTJacobianDense, diag_shift=1e-4))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == json.loads(json.dumps(here))
     assert "QGTJacobianDense" in here["qgt_constructor"] and "cg" in here["solver"]
-    other = _describe(nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTOnTheFly, diag_shift=1e-4))
+    other = preconditioner_settings(nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTOnTheFly, diag_shift=1e-4))
     assert other != here  # a different QGT is a different run

@@ -142,6 +142,7 @@ def test_examples_do_not_read_outside_the_project():
 def test_figure_titles_name_the_protocol_each_mode_runs(monkeypatch):
     monkeypatch.syspath_prepend(str(EXAMPLES))
     import _gallery as gallery
+
     import netket_arnn as na
 
     fixed = gallery.Protocol(

@@ -230,7 +230,8 @@ def test_sr_preconditioner_has_the_same_signature_in_a_fresh_process():
 
     code = (
         "import json, netket as nk; from netket_arnn.driver.checkpoint import preconditioner_settings; "
-        "print(json.dumps(preconditioner_settings(nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTJacobianDense, diag_shift=1e-4))))"
+        "sr = nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTJacobianDense, diag_shift=1e-4); "
+        "print(json.dumps(preconditioner_settings(sr)))"
     )
     here = preconditioner_settings(nk.optimizer.SR(qgt=nk.optimizer.qgt.QGTJacobianDense, diag_shift=1e-4))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -85,7 +85,7 @@ def variational(H, model, beta, args) -> tuple[dict, float]:
         nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=args.batch, seed=args.seed, sampler_seed=args.seed + 1
     )
     opt = optax.adam(schedule(args.lr, args.steps, args.decay_fraction))
-    driver = na.VariationalFreeEnergy(H, opt, variational_state=vstate, beta=beta)
+    driver = na.VariationalFreeEnergy(H, opt, variational_state=vstate, beta=beta, local_balance=args.local_balance)
     every = max(1, args.steps // 10)
 
     def progress(step, log_data, drv):
@@ -134,6 +134,9 @@ def main(argv=None) -> None:
     p.add_argument("--batch", type=int, default=512)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--decay-fraction", type=float, default=0.4)
+    p.add_argument(
+        "--local-balance", type=float, default=0.0, help="weight of the local-balance term of the variational run"
+    )
     p.add_argument("--final", type=int, default=10000, help="samples of q for the estimates")
     p.add_argument("--runs", nargs="+", default=["variational", "fit"], choices=["variational", "fit"])
     p.add_argument("--out", default=None)

@@ -354,7 +354,9 @@ def test_domain_errors_are_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert not out.exists()  # bad input leaves nothing behind: the same --out can be used at once
 
 
-@pytest.mark.parametrize("argv", [["--lattice", "0"], ["--n", "0"], ["--n-samples", "1"], ["--lr", "nan"]])
+@pytest.mark.parametrize(
+    "argv", [["--lattice", "0"], ["--n", "0"], ["--n-samples", "1"], ["--lr", "nan"], ["--local-balance", "-1"]]
+)
 def test_bad_numbers_are_refused_by_argparse(argv, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["anneal", *argv])
@@ -520,3 +522,19 @@ def test_plot_leaves_the_backend_alone_and_explains_itself(tmp_path, monkeypatch
     assert [t.get_text() for t in legend.get_texts()] == ["a", "b", r"$\beta_c = 1$"]
     assert any(line.get_xdata()[0] == 1.0 and line.get_linestyle() == ":" for line in exact_fig.axes[0].lines)
     assert not any(line.get_linestyle() == ":" for line in best_fig.axes[0].lines)  # no β_c given
+
+
+def test_local_balance_reaches_the_nets_with_a_future_free_energy(tmp_path, capsys):
+    out = tmp_path / "b"
+    argv = ["anneal", "--system", "ea", "--lattice", "3", "3", "--models", "frontier", "sk_rs_sparse", "h2"]
+    argv += ["--betas", "0.5", "--n-samples", "32", "--final-samples", "64", "--steps-per-beta", "2"]
+    argv += ["--warmup-steps", "0", "--no-plot", "--local-balance", "0.25", "--out", str(out)]
+    code, text, _ = _main(argv, capsys)
+    assert code == 0
+    assert "; local balance 0.25" in text.split("== frontier:")[1].split("\n")[0]
+    assert "; no local balance (no future free energy)" in text.split("== sk_rs_sparse:")[1].split("\n")[0]
+    assert "local balance" not in text.split("== h2:")[1].split("\n")[0]
+    data = json.loads((out / "anneal.json").read_text())
+    assert data["settings"]["local_balance"] == 0.25
+    balance = {name: run["metadata"]["local_balance"] for name, run in data["runs"].items()}
+    assert balance == {"frontier": 0.25, "sk_rs_sparse": 0.0, "h2": 0.0}  # h2: exact, not trained

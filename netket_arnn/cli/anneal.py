@@ -46,6 +46,7 @@ from ._args import (
     enable_float64_if_needed,
     jax_precision,
     net_help,
+    non_negative_float,
     non_negative_int,
     plain,
     positive_float,
@@ -171,6 +172,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="DIAG_SHIFT",
         help="precondition with SR at this diagonal shift (with --protocol natural: its diagonal shift, "
         f"{get_protocol('natural').diag_shift:g})",
+    )
+    g.add_argument(
+        "--local-balance",
+        type=non_negative_float,
+        default=0.0,
+        metavar="WEIGHT",
+        help="weight of the local-balance term in the gradient of the nets that estimate their future free "
+        "energy (frontier); the other nets train without it (0: off)",
     )
     g.add_argument("--on-nan", choices=["raise", "rollback"], default="raise", help="when f[q] stops being finite")
     g.add_argument(
@@ -478,7 +487,7 @@ def _remove_own(out, created) -> None:
 def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
     import netket as nk
 
-    from ..driver import Checkpointing, FinalEstimates, anneal
+    from ..driver import Checkpointing, FinalEstimates, anneal, supports_local_balance
     from ..sampling import ARDirectSampler
 
     net = registry.get_net(name)
@@ -496,6 +505,7 @@ def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
     )
     trained = net.beta_stage == "train"
     protocol = protocol_of(args)
+    balance = args.local_balance if trained and supports_local_balance(model) else 0.0
     say(
         f"\n== {name}: {net.description}; {vstate.n_parameters} parameters"
         + (
@@ -504,6 +514,8 @@ def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
             if trained
             else ""
         )
+        + (f"; local balance {balance:g}" if balance else "")
+        + ("; no local balance (no future free energy)" if args.local_balance and trained and not balance else "")
     )
     checkpoint = os.path.join(args.out, "checkpoints", f"{name}.mpack")
     run_file = os.path.join(args.out, "runs", f"{name}.json")
@@ -544,6 +556,7 @@ def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
             "provenance": payload["provenance"],
         },
         on_nan=args.on_nan,
+        local_balance=balance,
         results_file=run_file,
     )
     payload["runs"][name] = result.as_dict()

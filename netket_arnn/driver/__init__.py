@@ -1,7 +1,8 @@
 """Training drivers: the variational free-energy driver, β schedules, annealing and its results.
 
 One job per module: :mod:`.free_energy` (the driver), :mod:`.estimator` (f[q] and its gradient on
-samples), :mod:`.annealing` (the protocol),
+samples), :mod:`.local_balance` (a per-site training signal for nets with a future free energy),
+:mod:`.annealing` (the protocol),
 :mod:`.results` (records, table, JSON), :mod:`.checkpoint` (saving and resuming a run),
 :mod:`.callbacks` (early stopping), :mod:`.schedules` (β as a function of the step),
 :mod:`.divergence` (non-finite steps), :mod:`.stages` (what happens at each β: train, exact
@@ -18,6 +19,7 @@ from .callbacks import BetaSteps, PlateauStopping
 from .divergence import DivergenceError, RollbackWarning
 from .estimator import free_energy_and_grad, has_fused_gradient
 from .free_energy import VariationalFreeEnergy
+from .local_balance import balance_residuals, earlier_fields, imbalance, supports_local_balance
 from .max_likelihood import MaximumLikelihood, negative_log_likelihood
 from .natural_gradient import SampleSpaceSR
 from .options import Checkpointing, FinalEstimates, PerBetaObservable, SampleBatch, SpecificHeat
@@ -57,10 +59,14 @@ __all__ = [
     "Train",
     "VariationalFreeEnergy",
     "anneal",
+    "balance_residuals",
     "beta_grid",
+    "earlier_fields",
     "free_energy_and_grad",
     "has_fused_gradient",
+    "imbalance",
     "load_results",
     "negative_log_likelihood",
     "optimizer_settings",
+    "supports_local_balance",
 ]

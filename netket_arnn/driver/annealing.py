@@ -83,6 +83,7 @@ def anneal(
     exact: Callable[[float], float] | str | None = "auto",
     on_nan: str = "raise",
     max_rollbacks: int = 3,
+    local_balance: float = 0.0,
     on_record: Callable[[AnnealRecord], Any] | None = None,
     out: Iterable | None = None,
     callback=None,
@@ -136,6 +137,8 @@ def anneal(
         on_nan, max_rollbacks: what to do when f[q] or its gradient is not finite (see
             :class:`VariationalFreeEnergy`): ``"raise"`` a
             :class:`~netket_arnn.driver.DivergenceError` or ``"rollback"``.
+        local_balance: weight of the local-balance term in the gradient (see
+            :class:`VariationalFreeEnergy`; 0, the default, is the plain variational gradient).
         on_record: called with each :class:`AnnealRecord` as soon as it is ready.
         out, callback: NetKet loggers and callbacks passed to every
             :meth:`VariationalFreeEnergy.run`; one logger then holds the whole anneal, step
@@ -219,6 +222,7 @@ def anneal(
         preconditioner=preconditioner,
         on_nan=on_nan,
         max_rollbacks=max_rollbacks,
+        local_balance=local_balance,
     )
     opt_settings = optimizer_settings(optimizer.init(variational_state.parameters)) if stage.trains else None
     n_final = int(estimates.n_samples or variational_state.n_samples)
@@ -239,6 +243,7 @@ def anneal(
             "precision": precision_of(model),
             "optimizer": opt_settings,
             "preconditioner": preconditioner_settings(preconditioner),
+            "local_balance": driver.local_balance,
             "on_nan": on_nan,
             "provenance": provenance(),
             **(metadata or {}),
@@ -253,6 +258,7 @@ def anneal(
         settings={
             "stage": stage.name,
             "n_final_samples": n_final,
+            **({"local_balance": driver.local_balance} if driver.local_balance else {}),
             **({} if protocol is None else {"protocol": protocol.settings()}),
         },
     )

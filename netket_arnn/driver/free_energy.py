@@ -35,6 +35,7 @@ from typing import Any
 
 import jax.numpy as jnp
 import netket as nk
+import numpy as np
 from netket import jax as nkjax
 from netket.driver import AbstractOptimizationDriver
 from netket.optimizer import identity_preconditioner
@@ -47,6 +48,7 @@ from ..models.log_prob import machine_pow_of
 from .core import SerializableDriver, non_finite
 from .divergence import ON_NAN, DivergenceError, RollbackWarning, apply_scaled_gradient
 from .estimator import free_energy_and_grad
+from .local_balance import METHOD, supports_local_balance
 
 __all__ = ["DivergenceError", "RollbackWarning", "VariationalFreeEnergy"]
 
@@ -94,6 +96,11 @@ class VariationalFreeEnergy(SerializableDriver, AbstractOptimizationDriver):
             scaled by 1/2 more) and draws fresh samples, at most ``max_rollbacks`` times in all,
             then raises.
         max_rollbacks: bound on the rollbacks of ``on_nan="rollback"`` (>= 0).
+        local_balance: weight λ >= 0 of the local-balance term
+            (:mod:`netket_arnn.driver.local_balance`): 0 (default) is the plain variational
+            gradient; λ > 0 adds :math:`\lambda/(2\beta N)\,\nabla B`, a per-site signal from a
+            model that estimates its future free energy (:class:`~netket_arnn.models.FrontierARNN`),
+            on a :class:`~netket_arnn.PairwiseIsing`.
 
     The gradient is that of :math:`f = F/N` (so its scale is
     :math:`\nabla\mathrm{KL}/(\beta N)`); Adam is insensitive to that scale, an SR learning
@@ -114,6 +121,7 @@ class VariationalFreeEnergy(SerializableDriver, AbstractOptimizationDriver):
     _last_good: Any = struct.field(pytree_node=False, serialize=False, default=None)
     _last_finite: Any = struct.field(pytree_node=False, serialize=False, default=None)
     _problem: str | None = struct.field(pytree_node=False, serialize=False, default=None)
+    _local_balance: float = struct.field(pytree_node=False, serialize=False, default=0.0)
 
     def __init__(
         self,
@@ -125,8 +133,10 @@ class VariationalFreeEnergy(SerializableDriver, AbstractOptimizationDriver):
         preconditioner=None,
         on_nan: str = "raise",
         max_rollbacks: int = 3,
+        local_balance: float = 0.0,
     ):
         _check_inputs(hamiltonian, variational_state)
+        local_balance = _check_local_balance(local_balance, hamiltonian, variational_state.model)
         if on_nan not in ON_NAN:
             raise ValueError(f"on_nan must be one of {ON_NAN}, got {on_nan!r}")
         max_rollbacks = check_non_negative_int(max_rollbacks, "max_rollbacks")
@@ -141,6 +151,7 @@ class VariationalFreeEnergy(SerializableDriver, AbstractOptimizationDriver):
         self._beta = 0.0
         self.beta = beta
         self._observables = None
+        self._local_balance = local_balance
 
         if (
             isinstance(preconditioner, nk.optimizer.SR)
@@ -176,6 +187,11 @@ class VariationalFreeEnergy(SerializableDriver, AbstractOptimizationDriver):
         return self._beta_schedule
 
     @property
+    def local_balance(self) -> float:
+        """Weight λ of the local-balance term in the gradient (0: the plain variational gradient)."""
+        return self._local_balance
+
+    @property
     def preconditioner(self):
         """Gradient transformation ``(vstate, grad, step) -> grad`` (identity by default)."""
         return self._preconditioner
@@ -191,7 +207,9 @@ class VariationalFreeEnergy(SerializableDriver, AbstractOptimizationDriver):
         if self._beta_schedule is not None:
             self._beta = check_beta(self._beta_schedule(self.step_count), "beta(step)")
         samples, log_q = sample_with_log_prob(self.state)
-        stats, grad = free_energy_and_grad(self.state, self._ham, self._beta, samples=samples, log_q=log_q)
+        stats, grad = free_energy_and_grad(
+            self.state, self._ham, self._beta, samples=samples, log_q=log_q, local_balance=self._local_balance
+        )
         self._observables = stats
         self._loss_stats = stats["free_energy"]
         self._loss_grad = grad
@@ -348,6 +366,28 @@ def _check_inputs(hamiltonian, vstate) -> None:
             f"the model has machine_pow = {model.machine_pow}, but ARDirectSampler samples "
             "q = |psi|^2: the model must use machine_pow = 2"
         )
+
+
+def _check_local_balance(weight, hamiltonian, model) -> float:
+    try:
+        weight = float(weight)
+    except (TypeError, ValueError):
+        raise TypeError(f"local_balance must be a number >= 0, got {weight!r}") from None
+    if not np.isfinite(weight) or weight < 0:
+        raise ValueError(f"local_balance must be a finite number >= 0, got {weight}")
+    if weight == 0:
+        return 0.0
+    if not supports_local_balance(model):
+        raise ValueError(
+            f"local_balance > 0 needs a model that estimates its future free energy (a `{METHOD}` method, "
+            f"e.g. netket_arnn.models.FrontierARNN); {type(model).__name__} has none"
+        )
+    if not all(hasattr(hamiltonian, name) for name in ("edges", "edge_weights", "fields")):
+        raise TypeError(
+            f"local_balance > 0 needs the couplings and fields of a pairwise Hamiltonian (netket_arnn.PairwiseIsing), "
+            f"got {type(hamiltonian).__name__}"
+        )
+    return weight
 
 
 # Let nk.callbacks.AutoChunkSize find the operator this driver evaluates.

@@ -328,6 +328,11 @@ class FrontierARNN(PhysicsARNN):
 
     def _future(self, y, shift, linear, kernels, biases, v):
         r""":math:`\Phi(y + J) - \Phi(y - J)` for inputs ``y`` ``(..., R, Wc)`` of rows with parameters ``(R, ...)``."""
+        return self._future_parts(y, shift, linear, kernels, biases, v)[0]
+
+    def _future_parts(self, y, shift, linear, kernels, biases, v):
+        r"""The odd and even parts in the shift, :math:`\Phi(y + J) - \Phi(y - J) + \lambda \cdot y` and
+        :math:`\tfrac12[\Phi(y + J) + \Phi(y - J)]`, each ``(..., R)``."""
         z = jnp.einsum("...rw,rwk->...rk", y, kernels[0]) + biases[0]
         dz = jnp.einsum("rw,rwk->rk", shift, kernels[0])
         outs = []
@@ -337,7 +342,7 @@ class FrontierARNN(PhysicsARNN):
                 a = jax.nn.softplus(jnp.einsum("...rk,rkm->...rm", a, kernel) + bias)
             outs.append(jnp.sum(a * v, axis=-1))
         # the quadratic part of Φ, ½ yᵀAy, contributes the linear term 2 Jᵀ A y = linear · y
-        return outs[0] - outs[1] + jnp.sum(y * linear, axis=-1)
+        return outs[0] - outs[1] + jnp.sum(y * linear, axis=-1), 0.5 * (outs[0] + outs[1])
 
     def _compute(self, params):
         return [p.astype(self.compute_dtype) for p in params]
@@ -369,6 +374,17 @@ class FrontierARNN(PhysicsARNN):
         (one ``B``-vector per earlier neighbour), several times faster on CPUs than gathering
         single entries of every sample.
         """
+        return self.logits_and_future_log_z(x)[0]
+
+    def logits_and_future_log_z(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        r"""All logits :math:`u_i` and the even part of the learned future free energy, both ``(B, N)``:
+
+        .. math::  S_i(x_{<i}) = \tfrac12\bigl[\Phi_i(\xi_{iC} + J_{iC}) + \Phi_i(\xi_{iC} - J_{iC})\bigr],
+
+        the net's :math:`\log Z` of the spins after :math:`i`, averaged over the two values of
+        :math:`x_i` and known up to a constant per site (the logits fix only the odd part). The
+        local-balance term of :func:`netket_arnn.driver.free_energy_and_grad` trains it.
+        """
         batch, n = x.shape
         plan = _chunk_plan(self.inputs, batch, max(self.features), int(self.chunk_elements))
         m, chunk = plan.src.shape[:2]
@@ -392,11 +408,15 @@ class FrontierARNN(PhysicsARNN):
             src, coeff, skip, bias, shift, linear, v, *rest = block
             xi = jnp.einsum("ctdb,ctd->cbt", x_t[src], coeff)  # (C, B, 1 + Wc)
             y = jnp.moveaxis(xi[..., 1:], 1, 0)  # (B, C, Wc)
-            future = self._future(y, shift, linear, rest[:depth], rest[depth:], v)  # (B, C)
-            return None, skip * xi[..., 0].T + bias + future
+            odd, even = self._future_parts(y, shift, linear, rest[:depth], rest[depth:], v)  # (B, C) each
+            return None, (skip * xi[..., 0].T + bias + odd, even)
 
-        _, u = jax.lax.scan(chunk_step, None, xs)  # (M, B, C)
-        return u.transpose(1, 0, 2).reshape(batch, m * chunk)[:, :n]
+        _, (u, even) = jax.lax.scan(chunk_step, None, xs)  # (M, B, C) each
+
+        def unchunk(a):
+            return a.transpose(1, 0, 2).reshape(batch, m * chunk)[:, :n]
+
+        return unchunk(u), unchunk(even)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -100,11 +100,13 @@ def test_bad_settings_are_refused(kwargs, match):
 
 
 def test_checkpoint_signature_tells_sample_space_sr_settings_apart():
-    from netket_arnn.driver.checkpoint import _describe
+    from netket_arnn.driver.checkpoint import preconditioner_settings
 
-    assert _describe(SampleSpaceSR(1e-3)) == _describe(SampleSpaceSR(1e-3, chunk_size=64))  # the same update
-    assert _describe(SampleSpaceSR(1e-3)) != _describe(SampleSpaceSR(1e-4))
-    assert _describe(SampleSpaceSR(1e-3))["type"] == "SampleSpaceSR"
+    assert preconditioner_settings(SampleSpaceSR(1e-3)) == preconditioner_settings(
+        SampleSpaceSR(1e-3, chunk_size=64)
+    )  # the same update
+    assert preconditioner_settings(SampleSpaceSR(1e-3)) != preconditioner_settings(SampleSpaceSR(1e-4))
+    assert preconditioner_settings(SampleSpaceSR(1e-3))["type"] == "SampleSpaceSR"
 
 
 SHARDED = """

@@ -27,6 +27,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
+from ..models.base import log_q_from_logits
 from ..models.hooks import fused_log_prob_vjp_of
 from ..observables import iid_statistics, local_values
 from .core import log_prob_and_vjp
@@ -94,8 +95,7 @@ def _balanced_free_energy_and_grad(model, params, model_state, σ, hamiltonian, 
     def log_q_and_balance(p):
         u, even = model.apply({**model_state, "params": p}, x, method=getattr(model, METHOD))
         dtype = model.param_dtype
-        # as the model's own log q: per-site terms in the arithmetic dtype, their sum in param_dtype
-        log_q = jnp.sum(jax.nn.log_sigmoid(x * u).astype(dtype), axis=-1)
+        log_q = log_q_from_logits(x, u, dtype)  # as the model's own log q
         residuals = balance_residuals(u.astype(dtype), even.astype(dtype), x.astype(dtype), fields.astype(dtype), beta)
         return log_q, imbalance(residuals)
 

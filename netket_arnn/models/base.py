@@ -187,8 +187,7 @@ class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
         """``(...,)``: :math:`\\log\\psi(x) = \\tfrac12 \\sum_i \\log\\sigma(x_i u_i)` for ``(..., N)`` inputs."""
         lead = jnp.shape(inputs)[:-1]
         x = self.spins(inputs)
-        # per-site terms in the arithmetic dtype, their sum in param_dtype (models.precision)
-        log_q = jnp.sum(log_sigmoid(x * self.logits(x)).astype(self.param_dtype), axis=-1)
+        log_q = log_q_from_logits(x, self.logits(x), self.param_dtype)
         return 0.5 * log_q.reshape(lead if lead else (1,))
 
     @nn.compact
@@ -203,6 +202,12 @@ class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
         if "params" not in variables:
             variables = {**variables, "params": {}}
         return variables
+
+
+def log_q_from_logits(x: jax.Array, logits: jax.Array, param_dtype: DType) -> jax.Array:
+    r""":math:`\log q(x) = \sum_i \log\sigma(x_i u_i)` ``(B,)`` from ``(B, N)`` spins and logits: the
+    per-site terms in the arithmetic dtype, their sum in ``param_dtype`` (:mod:`~netket_arnn.models.precision`)."""
+    return jnp.sum(log_sigmoid(x * logits).astype(param_dtype), axis=-1)
 
 
 def hashable(array, dtype=np.float64) -> HashableArray:

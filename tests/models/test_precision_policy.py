@@ -93,6 +93,18 @@ NAMES = list(CASES)
 EXACT = [name for name in NAMES if CASES[name][2]]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def optimised_code_generation():
+    """This module compares float32 terms of two compiled programs bit for bit: both compiled with
+    XLA's optimisations, as users run them (the default test run turns them off, tests/conftest.py).
+    Unoptimised code generation rounds some float32 operations differently (by an ulp), which is
+    not what these tests are about."""
+    previous = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", False)
+    yield
+    jax.config.update("jax_disable_most_optimizations", previous)
+
+
 def _build(name, perturbed=False, **precision):
     H, factory, exact_model = CASES[name]
     model = factory(**precision)

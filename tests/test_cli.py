@@ -134,6 +134,37 @@ def test_protocol_is_the_adaptive_default_with_single_values_changed(tmp_path, c
     assert steps == [1 + 4 + used.settle_steps, 4 + used.settle_steps]  # window 20 > 4 steps: never converged
 
 
+def test_nets_train_with_their_own_settings_under_the_adaptive_protocol_only():
+    parser = cli.build_parser()
+    frontier, rs = na.get_net("frontier"), na.get_net("sk_rs_sparse")
+    assert frontier.training == {"learning_rate": 1e-2, "local_balance": 0.01} and rs.training == {}
+
+    def training(*options):
+        args = parser.parse_args(["anneal", *options])
+        return {net.name: anneal_command.net_training(args, net) for net in (frontier, rs)}
+
+    default = training()
+    assert default["frontier"][0] == na.driver.ADAPTIVE.replace(name="adaptive (modified)", learning_rate=1e-2)
+    assert default["frontier"][1] == 0.01
+    assert default["sk_rs_sparse"] == (na.driver.ADAPTIVE, 0.0)
+    given = training("--lr", "0.005", "--local-balance", "0")  # the options win
+    assert given["frontier"][0].learning_rate == 0.005 and given["frontier"][1] == 0.0
+    assert given["sk_rs_sparse"][0].learning_rate == 0.005
+    balanced = training("--local-balance", "0.3")
+    assert balanced["frontier"] == (default["frontier"][0], 0.3) and balanced["sk_rs_sparse"][1] == 0.3
+    for name, protocol in (("paper", na.driver.PAPER), ("natural", na.driver.NATURAL)):  # their own values
+        assert training("--protocol", name)["frontier"] == (protocol, 0.0)
+    args = parser.parse_args(["anneal"])
+    assert anneal_command._optimizer_settings(args, na.driver.ADAPTIVE, ["frontier", "sk_rs_sparse"]) == {
+        "name": "adam",
+        "learning_rate": 1e-3,
+        "nets": {"frontier": 1e-2},
+    }
+    for bad in ({"momentum": 0.9}, {"learning_rate": 0.0}, {"local_balance": -1.0}, {"local_balance": float("nan")}):
+        with pytest.raises(ValueError, match="training of net 'mine'"):
+            na.Net("mine", "Mine", "a net", lambda H, beta, **kw: None, training=bad)
+
+
 def test_natural_protocol_takes_sr_from_the_protocol_and_its_shift_from_sr():
     parser = cli.build_parser()
     natural = anneal_command.protocol_of(parser.parse_args(["anneal", "--protocol", "natural"]))
@@ -541,3 +572,13 @@ def test_local_balance_reaches_the_nets_with_a_future_free_energy(tmp_path, caps
     assert data["settings"]["local_balance"] == 0.25
     balance = {name: run["metadata"]["local_balance"] for name, run in data["runs"].items()}
     assert balance == {"frontier": 0.25, "sk_rs_sparse": 0.0, "h2": 0.0}  # h2: exact, not trained
+    # without the option, each net trains with its own settings (frontier: the term at 0.01 and Adam 1e-2)
+    out = tmp_path / "own"
+    code, text, _ = _main([*argv[:-4], "--out", str(out)], capsys)
+    assert code == 0
+    assert "Adam 0.01" in text.split("== frontier:")[1].split("\n")[0]
+    data = json.loads((out / "anneal.json").read_text())
+    meta = {name: run["metadata"] for name, run in data["runs"].items()}
+    used = {name: (m["learning_rate"], m["local_balance"]) for name, m in meta.items()}
+    assert used == {"frontier": (1e-2, 0.01), "sk_rs_sparse": (1e-3, 0.0), "h2": (1e-3, 0.0)}
+    assert data["optimizer"]["nets"] == {"frontier": 1e-2}

@@ -37,7 +37,7 @@ import zlib
 
 from .. import registry
 from .._provenance import provenance
-from ..protocols import AnnealProtocol, Convergence, get_protocol, protocol_names
+from ..protocols import ADAPTIVE, AnnealProtocol, Convergence, get_protocol, protocol_names
 from ._args import (
     HelpFormatter,
     add_plugin_argument,
@@ -163,7 +163,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--lr",
         type=positive_float,
         default=None,
-        help=f"learning rate (default: the protocol's, {_by_protocol('learning_rate')})",
+        help=f"learning rate (default: the protocol's, {_by_protocol('learning_rate')}; under the adaptive "
+        f"protocol the net's own where it has one, {_net_training_help('learning_rate')})",
     )
     g.add_argument(
         "--sr",
@@ -176,10 +177,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument(
         "--local-balance",
         type=non_negative_float,
-        default=0.0,
+        default=None,
         metavar="WEIGHT",
         help="weight of the local-balance term in the gradient of the nets that estimate their future free "
-        "energy (frontier); the other nets train without it (0: off)",
+        "energy (frontier); the other nets train without it (0: off; default: the net's own under the adaptive "
+        f"protocol, {_net_training_help('local_balance')}, else 0)",
     )
     g.add_argument("--on-nan", choices=["raise", "rollback"], default="raise", help="when f[q] stops being finite")
     g.add_argument(
@@ -245,6 +247,32 @@ _PROTOCOLS = {name: get_protocol(name) for name in protocol_names()}
 
 def _by_protocol(field: str) -> str:
     return ", ".join(f"{getattr(p, field):g} {name}" for name, p in _PROTOCOLS.items())
+
+
+def _net_training_help(key: str) -> str:
+    return ", ".join(f"{net.training[key]:g} {name}" for name, net in registry.nets.items() if key in net.training)
+
+
+def net_training(args, net) -> tuple[AnnealProtocol, float]:
+    """``(protocol, local-balance weight)`` a net trains with: the run's, refined by the net's own
+    settings (:attr:`~netket_arnn.Net.training`) under the adaptive protocol where the options leave them."""
+    protocol = protocol_of(args)
+    own = net.training if args.protocol == ADAPTIVE.name else {}
+    if args.lr is None and "learning_rate" in own:
+        name = protocol.name if protocol.name.endswith("(modified)") else f"{protocol.name} (modified)"
+        protocol = protocol.replace(name=name, learning_rate=own["learning_rate"])
+    balance = args.local_balance if args.local_balance is not None else own.get("local_balance", 0.0)
+    return protocol, float(balance)
+
+
+def _optimizer_settings(args, protocol: AnnealProtocol, names) -> dict:
+    """The run's optimizer and learning rate, and under ``nets`` those nets that train at their own rate."""
+    settings = {"name": protocol.optimizer, "learning_rate": protocol.learning_rate}
+    own = {name: net_training(args, registry.get_net(name))[0].learning_rate for name in names}
+    own = {name: rate for name, rate in own.items() if rate != protocol.learning_rate}
+    if own:
+        settings["nets"] = own
+    return settings
 
 
 def protocol_of(args) -> AnnealProtocol:
@@ -344,7 +372,7 @@ def _run(args) -> int:
         "plugins": list(args.plugin),
         "precision": precision(args),
         "seeds": {name: model_seeds(name, args.init_seed) for name in names},
-        "optimizer": {"name": protocol.optimizer, "learning_rate": protocol.learning_rate},
+        "optimizer": _optimizer_settings(args, protocol, names),
         "protocol": protocol.settings(),
         "preconditioner": preconditioner_settings(args, protocol),
         "provenance": provenance(**precision(args)),
@@ -504,8 +532,9 @@ def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
         chunk_size=chunk,
     )
     trained = net.beta_stage == "train"
-    protocol = protocol_of(args)
-    balance = args.local_balance if trained and supports_local_balance(model) else 0.0
+    protocol, balance = net_training(args, net)
+    asked = balance
+    balance = balance if trained and supports_local_balance(model) else 0.0
     say(
         f"\n== {name}: {net.description}; {vstate.n_parameters} parameters"
         + (
@@ -515,7 +544,7 @@ def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
             else ""
         )
         + (f"; local balance {balance:g}" if balance else "")
-        + ("; no local balance (no future free energy)" if args.local_balance and trained and not balance else "")
+        + ("; no local balance (no future free energy)" if asked and trained and not balance else "")
     )
     checkpoint = os.path.join(args.out, "checkpoints", f"{name}.mpack")
     run_file = os.path.join(args.out, "runs", f"{name}.json")

@@ -132,7 +132,7 @@ class Net:
                 f"(known: {', '.join(TRAINING_KEYS)})"
             )
         for key, value in self.training.items():
-            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"training of net {self.name!r}: {key} must be a finite number >= 0, got {value!r}")
         if self.training.get("learning_rate", 1.0) == 0:
             raise ValueError(f"training of net {self.name!r}: learning_rate must be > 0")

@@ -160,7 +160,8 @@ def test_nets_train_with_their_own_settings_under_the_adaptive_protocol_only():
         "learning_rate": 1e-3,
         "nets": {"frontier": 1e-2},
     }
-    for bad in ({"momentum": 0.9}, {"learning_rate": 0.0}, {"local_balance": -1.0}, {"local_balance": float("nan")}):
+    bad_settings = ({"momentum": 0.9}, {"learning_rate": 0.0}, {"local_balance": -1.0}, {"local_balance": float("nan")})
+    for bad in (*bad_settings, {"local_balance": True}):
         with pytest.raises(ValueError, match="training of net 'mine'"):
             na.Net("mine", "Mine", "a net", lambda H, beta, **kw: None, training=bad)
 

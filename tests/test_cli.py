@@ -161,9 +161,11 @@ def test_nets_train_with_their_own_settings_under_the_adaptive_protocol_only():
         "nets": {"frontier": 1e-2},
     }
     bad_settings = ({"momentum": 0.9}, {"learning_rate": 0.0}, {"local_balance": -1.0}, {"local_balance": float("nan")})
-    for bad in (*bad_settings, {"local_balance": True}):
+    for bad in bad_settings:
         with pytest.raises(ValueError, match="training of net 'mine'"):
             na.Net("mine", "Mine", "a net", lambda H, beta, **kw: None, training=bad)
+    with pytest.raises(TypeError, match="training of net 'mine': local_balance must be a real number"):
+        na.Net("mine", "Mine", "a net", lambda H, beta, **kw: None, training={"local_balance": True})
 
 
 def test_natural_protocol_takes_sr_from_the_protocol_and_its_shift_from_sr():

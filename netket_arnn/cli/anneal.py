@@ -253,31 +253,35 @@ def _net_training_help(key: str) -> str:
     return ", ".join(f"{net.training[key]:g} {name}" for name, net in registry.nets.items() if key in net.training)
 
 
+def _own_training(args, net) -> dict:
+    """The net's own settings (:attr:`~netket_arnn.Net.training`): they refine the adaptive protocol only."""
+    return dict(net.training) if net is not None and args.protocol == ADAPTIVE.name else {}
+
+
 def net_training(args, net) -> tuple[AnnealProtocol, float]:
     """``(protocol, local-balance weight)`` a net trains with: the run's, refined by the net's own
-    settings (:attr:`~netket_arnn.Net.training`) under the adaptive protocol where the options leave them."""
-    protocol = protocol_of(args)
-    own = net.training if args.protocol == ADAPTIVE.name else {}
-    if args.lr is None and "learning_rate" in own:
-        name = protocol.name if protocol.name.endswith("(modified)") else f"{protocol.name} (modified)"
-        protocol = protocol.replace(name=name, learning_rate=own["learning_rate"])
-    balance = args.local_balance if args.local_balance is not None else own.get("local_balance", 0.0)
-    return protocol, float(balance)
+    settings under the adaptive protocol where the options leave them."""
+    balance = args.local_balance
+    if balance is None:
+        balance = _own_training(args, net).get("local_balance", 0.0)
+    return protocol_of(args, net), float(balance)
 
 
 def _optimizer_settings(args, protocol: AnnealProtocol, names) -> dict:
     """The run's optimizer and learning rate, and under ``nets`` those nets that train at their own rate."""
     settings = {"name": protocol.optimizer, "learning_rate": protocol.learning_rate}
-    own = {name: net_training(args, registry.get_net(name))[0].learning_rate for name in names}
+    own = {name: protocol_of(args, registry.get_net(name)).learning_rate for name in names}
     own = {name: rate for name, rate in own.items() if rate != protocol.learning_rate}
     if own:
         settings["nets"] = own
     return settings
 
 
-def protocol_of(args) -> AnnealProtocol:
-    """The training protocol of ``--protocol``, with the values the other protocol options change."""
+def protocol_of(args, net=None) -> AnnealProtocol:
+    """The training protocol of ``--protocol``, with the values the other protocol options change
+    (and, for ``net``, the learning rate of its own settings where ``--lr`` is not given)."""
     base = get_protocol(args.protocol)
+    own = _own_training(args, net)
     changes = {}
     if args.steps_per_beta is not None:
         changes["max_steps"] = args.steps_per_beta
@@ -286,6 +290,8 @@ def protocol_of(args) -> AnnealProtocol:
         changes["warmup_steps"] = args.warmup_steps
     if args.lr is not None:
         changes["learning_rate"] = args.lr
+    elif "learning_rate" in own:
+        changes["learning_rate"] = own["learning_rate"]
     if args.optimizer is not None and args.optimizer != base.optimizer:
         changes["optimizer"] = args.optimizer
     if args.sr is not None and base.preconditioner is not None:
@@ -532,9 +538,8 @@ def _anneal_one(args, H, label, betas, name, model, payload, json_path, say):
         chunk_size=chunk,
     )
     trained = net.beta_stage == "train"
-    protocol, balance = net_training(args, net)
-    asked = balance
-    balance = balance if trained and supports_local_balance(model) else 0.0
+    protocol, asked = net_training(args, net)
+    balance = asked if trained and supports_local_balance(model) else 0.0
     say(
         f"\n== {name}: {net.description}; {vstate.n_parameters} parameters"
         + (

@@ -65,7 +65,16 @@ import numpy as np
 
 from ._validation import check_non_negative_int, check_positive_int, check_positive_real, check_real
 
-__all__ = ["ADAPTIVE", "NATURAL", "PAPER", "AnnealProtocol", "Convergence", "get_protocol", "protocol_names"]
+__all__ = [
+    "ADAPTIVE",
+    "NATURAL",
+    "PAPER",
+    "AnnealProtocol",
+    "Convergence",
+    "Retreat",
+    "get_protocol",
+    "protocol_names",
+]
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,54 @@ class Convergence:
         return bool(decrease <= self.tolerance * error)
 
 
+@dataclass(frozen=True)
+class Retreat:
+    r"""Has training raised the free energy above where the β began? Then start the β again, slower.
+
+    With :math:`f_0 \pm \sigma_0` the per-step :math:`f[q]` of the β's first step (its estimate and
+    error of the mean) and :math:`\bar f, s` the mean and sample standard deviation of the last
+    ``window`` steps of the search phase, training has made :math:`q` worse when
+
+    .. math:: \bar f - f_0 > \text{tolerance}\,\sqrt{\sigma_0^2 + s^2/w}.
+
+    :math:`f[q] \ge f` is what training lowers, so a rise beyond its statistical error means the
+    steps are too large for this β: e.g. a net that starts a β nearly exact (a physics start at
+    high temperature, or its shift from the previous β), where the gradient is mostly noise and
+    Adam still moves every parameter by about the learning rate per step. The β then restarts
+    from the parameters and optimizer state it began with, at ``factor`` times the learning
+    rate for the rest of the β (search and settle phases), at most once per β; the steps already
+    spent count against the β's budget. The next β starts at the full rate again.
+
+    Args:
+        window: steps of the search phase averaged (>= 2).
+        tolerance: standard errors above :math:`f_0` that count as a rise (> 0).
+        factor: the learning rate after a restart, as a fraction of the phase's (0 < factor < 1).
+    """
+
+    window: int = 20
+    tolerance: float = 3.0
+    factor: float = 0.1
+
+    def __post_init__(self):
+        window = check_positive_int(self.window, "window")
+        if window < 2:
+            raise ValueError(f"window must be >= 2 (a standard deviation needs two values), got {window}")
+        object.__setattr__(self, "tolerance", check_positive_real(self.tolerance, "tolerance"))
+        factor = check_real(self.factor, "factor")
+        if not 0 < factor < 1:
+            raise ValueError(f"factor must be in (0, 1), got {self.factor!r}")
+        object.__setattr__(self, "factor", factor)
+
+    def risen(self, start: float, start_error: float, values: Sequence[float]) -> bool:
+        """Whether the last ``window`` of ``values`` (oldest first) lie significantly above ``start``."""
+        w = self.window
+        if len(values) < w:
+            return False
+        last = np.asarray(values[-w:], dtype=np.float64)
+        error = math.sqrt(float(start_error) ** 2 + last.var(ddof=1) / w)
+        return bool(last.mean() - float(start) > self.tolerance * error)
+
+
 _OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD"}
 
 
@@ -149,6 +206,8 @@ class AnnealProtocol:
             dense Jacobian QGT for nets with fewer parameters than samples, else the same update
             through the sample kernel (:meth:`build_preconditioner`). Needs ``optimizer="sgd"``.
         diag_shift: the ``SR`` diagonal shift (> 0), added to :math:`S`.
+        retreat: the rule that restarts a β whose training has raised :math:`f[q]` above where
+            the β began, at a lower learning rate (:class:`Retreat`), or ``None``.
     """
 
     name: str = "custom"
@@ -166,6 +225,7 @@ class AnnealProtocol:
     shift_start: bool = False
     preconditioner: str | None = None
     diag_shift: float = 1e-4
+    retreat: Retreat | None = None
     #: set by __post_init__: the resolved fewest steps of the search phase
     _min: int = field(default=0, init=False, repr=False, compare=False)
 
@@ -202,6 +262,8 @@ class AnnealProtocol:
                 f"preconditioner='sr' takes natural-gradient steps: it needs optimizer='sgd', got {self.optimizer!r}"
             )
         object.__setattr__(self, "diag_shift", check_positive_real(self.diag_shift, "diag_shift"))
+        if self.retreat is not None and not isinstance(self.retreat, Retreat):
+            raise TypeError(f"retreat must be a Retreat or None, got {type(self.retreat).__name__}")
 
     # -- the plan -----------------------------------------------------------------------------
     def max_steps_at(self, index: int) -> int:
@@ -283,6 +345,8 @@ class AnnealProtocol:
             text += f" + {self.settle_steps} settle steps"
         if self.ramp_steps:
             text += f", {self.ramp_steps}-step ramp"
+        if self.retreat is not None:
+            text += f", restarting a β at x{self.retreat.factor:g} if f[q] rises"
         return text
 
     def build_optimizer(self):
@@ -302,9 +366,12 @@ class AnnealProtocol:
         return BetaSteps(self, self._min + extra, self.max_steps + extra, ramp=index == 0)
 
     def settings(self) -> dict:
-        """The protocol as plain values (results files, checkpoint signatures)."""
+        """The protocol as plain values (results files, checkpoint signatures); ``retreat`` only where
+        it is set, so that runs stored before it existed resume."""
         d = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
         d["min_steps"] = self._min
+        if d["retreat"] is None:
+            del d["retreat"]
         return d
 
     def replace(self, **changes) -> AnnealProtocol:
@@ -312,6 +379,8 @@ class AnnealProtocol:
         d = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
         if isinstance(d.get("convergence"), dict):
             d["convergence"] = self.convergence
+        if isinstance(d.get("retreat"), dict):
+            d["retreat"] = self.retreat
         d.update(changes)
         return AnnealProtocol(**d)
 

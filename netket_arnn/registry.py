@@ -57,6 +57,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ._validation import check_positive_real, check_real
+from .protocols import Retreat
 
 __all__ = [
     "BETA_STAGES",
@@ -76,7 +77,7 @@ __all__ = [
 #: ``"rebuild"`` (re-build the model at every β and estimate from a fresh state).
 BETA_STAGES = ("train", "exact", "rebuild")
 #: What :attr:`Net.training` may set.
-TRAINING_KEYS = ("learning_rate", "local_balance")
+TRAINING_KEYS = ("learning_rate", "retreat", "local_balance")
 
 #: Entry-point group through which an installed package registers its nets.
 ENTRY_POINT_GROUP = "netket_arnn.nets"
@@ -103,7 +104,8 @@ class Net:
         defaults: the ``options`` this net is built with unless the caller overrides them.
         training: how the command line trains this net under the adaptive protocol unless its
             options say otherwise (keys of :data:`TRAINING_KEYS`): ``learning_rate`` replaces the
-            protocol's Adam learning rate (``--lr``), ``local_balance`` is the weight of the
+            protocol's Adam learning rate (``--lr``), ``retreat`` the factor of a
+            :class:`~netket_arnn.driver.Retreat` added to it (``--retreat``), ``local_balance`` is the weight of the
             local-balance term (``--local-balance``; nets with a future free energy). Empty: the
             protocol as it is. The training guide gives the measurements behind the values set here.
     """
@@ -135,6 +137,11 @@ class Net:
         where = f"training of net {self.name!r}:"
         if "learning_rate" in self.training:
             check_positive_real(self.training["learning_rate"], f"{where} learning_rate")
+        if "retreat" in self.training:
+            try:
+                Retreat(factor=self.training["retreat"])
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"{where} retreat: {error}") from None
         if "local_balance" in self.training:
             weight = check_real(self.training["local_balance"], f"{where} local_balance")
             if weight < 0:
@@ -312,7 +319,7 @@ for _net in (
         _frontier,
         # EA ±J 12 x 12: relative error at β = 2 1.7e-5 against 1.1e-4 at the protocol's 1e-3 without the term;
         # the larger rate costs accuracy at the first β (training guide)
-        training={"learning_rate": 1e-2, "local_balance": 0.01},
+        training={"learning_rate": 1e-2, "retreat": 0.1, "local_balance": 0.01},
     ),
     Net(
         "frontier_learned",

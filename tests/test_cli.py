@@ -121,6 +121,8 @@ def test_protocol_is_the_adaptive_default_with_single_values_changed(tmp_path, c
     assert changed.warmup_steps == na.driver.PAPER.warmup_steps and changed.convergence is None
     windowed = anneal_command.protocol_of(parser.parse_args(["anneal", "--window", "5"]))
     assert windowed.convergence.window == 5 and windowed.settle_steps == na.driver.ADAPTIVE.settle_steps
+    settled = anneal_command.protocol_of(parser.parse_args(["anneal", "--settle-steps", "300"]))
+    assert settled.settle_steps == 300 and settled.max_steps == na.driver.ADAPTIVE.max_steps
     # the run records the protocol it used, and uses it
     out = tmp_path / "p"
     argv = ["anneal", "--n", "6", "--models", "1p", "--betas", "0.5", "1.0", "--n-samples", "32"]
@@ -137,19 +139,29 @@ def test_protocol_is_the_adaptive_default_with_single_values_changed(tmp_path, c
 def test_nets_train_with_their_own_settings_under_the_adaptive_protocol_only():
     parser = cli.build_parser()
     frontier, rs = na.get_net("frontier"), na.get_net("sk_rs_sparse")
-    assert frontier.training == {"learning_rate": 1e-2, "local_balance": 0.01} and rs.training == {}
+    assert frontier.training == {"learning_rate": 1e-2, "retreat": 0.1, "local_balance": 0.01}
+    assert rs.training == {}
 
     def training(*options):
         args = parser.parse_args(["anneal", *options])
         return {net.name: anneal_command.net_training(args, net) for net in (frontier, rs)}
 
     default = training()
-    assert default["frontier"][0] == na.driver.ADAPTIVE.replace(name="adaptive (modified)", learning_rate=1e-2)
+    assert default["frontier"][0] == na.driver.ADAPTIVE.replace(
+        name="adaptive (modified)", learning_rate=1e-2, retreat=na.driver.Retreat(factor=0.1)
+    )
     assert default["frontier"][1] == 0.01
     assert default["sk_rs_sparse"] == (na.driver.ADAPTIVE, 0.0)
     given = training("--lr", "0.005", "--local-balance", "0")  # the options win
     assert given["frontier"][0].learning_rate == 0.005 and given["frontier"][1] == 0.0
     assert given["sk_rs_sparse"][0].learning_rate == 0.005
+    assert given["frontier"][0].retreat == na.driver.Retreat(factor=0.1)  # --lr leaves the net's retreat
+    off = training("--retreat", "0")
+    assert off["frontier"][0].retreat is None and off["frontier"][0].learning_rate == 1e-2
+    slower = training("--retreat", "0.25")
+    assert slower["frontier"][0].retreat.factor == 0.25 and slower["sk_rs_sparse"][0].retreat.factor == 0.25
+    with pytest.raises(SystemExit):
+        parser.parse_args(["anneal", "--retreat", "1"])
     balanced = training("--local-balance", "0.3")
     assert balanced["frontier"] == (default["frontier"][0], 0.3) and balanced["sk_rs_sparse"][1] == 0.3
     for name, protocol in (("paper", na.driver.PAPER), ("natural", na.driver.NATURAL)):  # their own values
@@ -160,7 +172,13 @@ def test_nets_train_with_their_own_settings_under_the_adaptive_protocol_only():
         "learning_rate": 1e-3,
         "nets": {"frontier": 1e-2},
     }
-    bad_settings = ({"momentum": 0.9}, {"learning_rate": 0.0}, {"local_balance": -1.0}, {"local_balance": float("nan")})
+    bad_settings = (
+        {"momentum": 0.9},
+        {"learning_rate": 0.0},
+        {"retreat": 1.0},
+        {"local_balance": -1.0},
+        {"local_balance": float("nan")},
+    )
     for bad in bad_settings:
         with pytest.raises(ValueError, match="training of net 'mine'"):
             na.Net("mine", "Mine", "a net", lambda H, beta, **kw: None, training=bad)

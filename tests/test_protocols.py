@@ -16,7 +16,7 @@ from netket.utils import struct
 import netket_arnn as na
 from netket_arnn.driver import AnnealInterrupted, Checkpointing, FinalEstimates, VariationalFreeEnergy, anneal
 from netket_arnn.driver.checkpoint import load_checkpoint
-from netket_arnn.protocols import ADAPTIVE, PAPER, AnnealProtocol, Convergence, get_protocol, protocol_names
+from netket_arnn.protocols import ADAPTIVE, PAPER, AnnealProtocol, Convergence, Retreat, get_protocol, protocol_names
 
 
 # -- the convergence test -----------------------------------------------------------------------
@@ -348,3 +348,133 @@ def test_resuming_mid_beta_does_not_start_or_shift_again(tmp_path):
     resumed = run(checkpointing=Checkpointing(path, every=2, resume=True))
     for x, y in zip(jax.tree.leaves(resumed.driver.state.parameters), jax.tree.leaves(full.driver.state.parameters)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+# -- retreat: a β whose training raised f[q] restarts from where it began --------------------------
+def test_retreat_sees_a_rise_beyond_its_tolerance_only():
+    rule = Retreat(window=4, tolerance=2.0, factor=0.1)
+    flat = [1.0, 1.1, 0.9, 1.0]  # mean 1, standard error 0.041
+    assert not rule.risen(1.0, 0.0, flat)
+    assert rule.risen(0.8, 0.0, flat)  # 0.2 above: ~5 standard errors
+    assert not rule.risen(0.8, 0.2, flat)  # the start's own error covers it
+    assert not rule.risen(0.9, 0.0, [1.0, 1.1, 0.9, 1.0, 0.5, 0.4, 0.6, 0.5])  # only the last window counts
+    assert not rule.risen(0.0, 0.0, flat[:3])  # fewer values than a window
+    assert not rule.risen(1.5, 0.0, flat)  # a decrease is no rise
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"window": 1}, "window"),
+        ({"tolerance": 0.0}, "tolerance"),
+        ({"factor": 0.0}, "factor"),
+        ({"factor": 1.0}, "factor"),
+    ],
+)
+def test_retreat_refuses_bad_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Retreat(**kwargs)
+    with pytest.raises(TypeError, match="retreat must be a Retreat"):
+        AnnealProtocol(retreat=0.1)
+
+
+def test_a_protocol_with_a_retreat_says_so_and_keeps_it_when_replaced():
+    p = ADAPTIVE.replace(retreat=Retreat(factor=0.2))
+    assert p.replace(max_steps=50).retreat == Retreat(factor=0.2)
+    assert p.describe().endswith(", restarting a β at x0.2 if f[q] rises")
+    assert "restarting" not in ADAPTIVE.describe()
+    assert all(get_protocol(name).retreat is None for name in protocol_names())  # the named ones run as before
+
+
+class _StartRecorder(nk.callbacks.AbstractCallback, mutable=True):
+    """The parameters and optimizer state before every step, and the learning-rate factor of every step."""
+
+    before: list = struct.field(pytree_node=False, serialize=False)
+    factors: list = struct.field(pytree_node=False, serialize=False)
+    f: list = struct.field(pytree_node=False, serialize=False)
+
+    def __init__(self):
+        self.before, self.factors, self.f = [], [], []
+
+    def on_step_start(self, step, log_data, driver):
+        self.before.append((driver.state.parameters, driver._optimizer_state))
+
+    def on_step_end(self, step, log_data, driver):
+        self.factors.append(float(driver.learning_rate_factor))
+        self.f.append(float(log_data["free_energy"].mean))
+
+
+_SK = na.sherrington_kirkpatrick(8, seed=3)
+
+
+def _retreat_run(retreat, callback=None, checkpointing=None, beta=0.2):
+    # SK_1RSB from its physics start, nearly exact at β = 0.2: Adam at 0.3 makes q worse.
+    model = na.models.SpinGlassARNN.from_hamiltonian(_SK, beta, k=1)
+    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(_SK.hilbert), model, n_samples=256, seed=0, sampler_seed=1)
+    protocol = AnnealProtocol(
+        learning_rate=0.3, max_steps=60, settle_steps=4, final_factor=0.5, retreat=retreat, physics_start=True
+    )
+    recorder = _StartRecorder()
+    result = anneal(
+        _SK,
+        vs,
+        [beta],
+        protocol=protocol,
+        estimates=FinalEstimates(n_samples=4096, observables=()),
+        callback=[recorder, *([] if callback is None else [callback])],
+        checkpointing=checkpointing,
+        show_progress=False,
+    )
+    return result, recorder
+
+
+def _same_tree(a, b):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_retreat_restarts_the_beta_from_its_start_at_the_lower_rate():
+    rule = Retreat(window=10, tolerance=3.0, factor=0.1)
+    result, rec = _retreat_run(rule)
+    factors = np.asarray(rec.factors)
+    assert result[0].steps == 60 + 4  # the steps before the restart count against the β's budget
+    back = int(np.argmax(factors < 1.0))  # the first step after the restart
+    assert 10 <= back < 60 and np.all(factors[:back] == 1.0)
+    assert result[0].extra["retreated_at"] == back  # the record says after which search step
+    assert result.metadata["protocol"]["retreat"] == {"window": 10, "tolerance": 3.0, "factor": 0.1}
+    assert "retreat" not in ADAPTIVE.settings()  # the signature of runs stored before retreats existed
+    np.testing.assert_allclose(factors[back:60], 0.1)
+    np.testing.assert_allclose(
+        factors[60:], [0.1 * AnnealProtocol(settle_steps=4, final_factor=0.5).learning_rate_factor(s) for s in range(4)]
+    )
+    # it went back to the parameters and the optimizer state of the β's first step ...
+    _same_tree(rec.before[back], rec.before[0])
+    # ... because f[q] had risen beyond the rule's tolerance over the last window before it
+    f0 = rec.f[0]
+    assert np.mean(rec.f[back - 10 : back]) > f0
+    # without the rule the same run ends worse: the restart at the lower rate keeps q near its start
+    plain, _ = _retreat_run(None)
+    assert result[0].relative_error < plain[0].relative_error and "retreated_at" not in plain[0].extra
+
+
+def test_resuming_a_beta_keeps_its_start_for_a_later_retreat(tmp_path):
+    rule = Retreat(window=10, tolerance=3.0, factor=0.1)
+    full, full_rec = _retreat_run(rule)
+    back = int(np.argmax(np.asarray(full_rec.factors) < 1.0))
+    for stop_at in (back - 3, back + 5):  # before the restart (the start is in the checkpoint) and after it
+        count = [0]
+
+        def stop(step, log, driver, stop_at=stop_at, count=count):
+            count[0] += 1
+            if count[0] == stop_at:
+                raise KeyboardInterrupt
+            return True
+
+        path = tmp_path / f"r{stop_at}.mpack"
+        with pytest.raises(AnnealInterrupted):
+            _retreat_run(rule, callback=stop, checkpointing=Checkpointing(path, every=2))
+        resumed, rec = _retreat_run(rule, checkpointing=Checkpointing(path, every=2, resume=True))
+        assert resumed[0].steps == full[0].steps
+        np.testing.assert_array_equal(rec.factors, full_rec.factors[-len(rec.factors) :])
+        _same_tree(resumed.driver.state.parameters, full.driver.state.parameters)
+        assert resumed[0].free_energy == full[0].free_energy

@@ -146,6 +146,13 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def fraction_below_one(text: str) -> float:
+    value = non_negative_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value:g}")
+    return value
+
+
 def finite_float(text: str) -> float:
     try:
         value = float(text)

@@ -37,13 +37,14 @@ import zlib
 
 from .. import registry
 from .._provenance import provenance
-from ..protocols import ADAPTIVE, AnnealProtocol, Convergence, get_protocol, protocol_names
+from ..protocols import ADAPTIVE, AnnealProtocol, Convergence, Retreat, get_protocol, protocol_names
 from ._args import (
     HelpFormatter,
     add_plugin_argument,
     add_precision_arguments,
     at_least_two,
     enable_float64_if_needed,
+    fraction_below_one,
     jax_precision,
     net_help,
     non_negative_float,
@@ -138,6 +139,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help=f"extra steps at the first β (default: the protocol's, {_by_protocol('warmup_steps')})",
     )
     g.add_argument(
+        "--settle-steps",
+        type=non_negative_int,
+        default=None,
+        help="steps of the decaying learning rate that end every β (default: the protocol's, "
+        f"{_by_protocol('settle_steps')})",
+    )
+    g.add_argument(
         "--window",
         type=non_negative_int,
         default=None,
@@ -165,6 +173,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=None,
         help=f"learning rate (default: the protocol's, {_by_protocol('learning_rate')}; under the adaptive "
         f"protocol the net's own where it has one, {_net_training_help('learning_rate')})",
+    )
+    g.add_argument(
+        "--retreat",
+        type=fraction_below_one,
+        default=None,
+        metavar="FACTOR",
+        help="restart a β whose training raised f[q] significantly above its first step's value from where it "
+        "began, at this fraction of the learning rate (0: off; default: the net's own under the adaptive "
+        f"protocol, {_net_training_help('retreat')}, else off)",
     )
     g.add_argument(
         "--sr",
@@ -288,10 +305,15 @@ def protocol_of(args, net=None) -> AnnealProtocol:
         changes["min_steps"] = None if base.convergence is not None else args.steps_per_beta
     if args.warmup_steps is not None:
         changes["warmup_steps"] = args.warmup_steps
+    if args.settle_steps is not None:
+        changes["settle_steps"] = args.settle_steps
     if args.lr is not None:
         changes["learning_rate"] = args.lr
     elif "learning_rate" in own:
         changes["learning_rate"] = own["learning_rate"]
+    retreat = own.get("retreat") if args.retreat is None else args.retreat
+    if retreat:  # 0: off (no named protocol has a retreat of its own)
+        changes["retreat"] = Retreat(factor=retreat)
     if args.optimizer is not None and args.optimizer != base.optimizer:
         changes["optimizer"] = args.optimizer
     if args.sr is not None and base.preconditioner is not None:

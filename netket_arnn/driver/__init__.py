@@ -13,7 +13,7 @@ variables, re-build), :mod:`.options` (the option groups of ``anneal`` and the p
 serialisation), :mod:`.max_likelihood` (maximum-likelihood training on data).
 """
 
-from ..protocols import ADAPTIVE, NATURAL, PAPER, AnnealProtocol, Convergence, get_protocol, protocol_names
+from ..protocols import ADAPTIVE, NATURAL, PAPER, AnnealProtocol, Convergence, Retreat, get_protocol, protocol_names
 from .annealing import AnnealInterrupted, ESSWarning, anneal
 from .callbacks import BetaSteps, PlateauStopping
 from .divergence import DivergenceError, RollbackWarning
@@ -34,6 +34,7 @@ __all__ = [
     "AnnealProtocol",
     "BetaSteps",
     "Convergence",
+    "Retreat",
     "get_protocol",
     "protocol_names",
     "AnnealInterrupted",

@@ -36,7 +36,7 @@ from ..models import hooks
 from ..observables import estimate, relative_error
 from ..protocols import AnnealProtocol, get_protocol
 from ..sampling.proposal import unbiased_observables
-from .callbacks import callback_state, fresh_copy, restore_callback_state
+from .callbacks import BetaSteps, callback_state, fresh_copy, restore_callback_state
 from .checkpoint import (
     check_signature,
     dumps,
@@ -344,6 +344,8 @@ def anneal(
             record = _estimate_record(sampled, hamiltonian, beta, estimates, reference, k)
             jax.block_until_ready(variational_state.parameters)
             record.steps, record.wall_time = int(steps), time.perf_counter() - clock
+            if stage.trains and isinstance(stopper, BetaSteps) and stopper.retreated_at is not None:
+                record.extra["retreated_at"] = stopper.retreated_at
             result.records.append(record)
             save(k + 1, 0, 0.0, None, finished=k + 1 == len(plan.betas))
             if results_file is not None:

@@ -108,10 +108,12 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
     """Runs the search and settle phases of one β (made by :meth:`AnnealProtocol.steps_callback`).
 
     Before every step it sets the driver's ``learning_rate_factor`` (the phase's factor times
-    :meth:`AnnealProtocol.step_scale`); it ends the run (before
-    the next step, so every counted step was applied) once the settle phase is done. Its state
-    (:meth:`state_dict`) goes into :func:`~netket_arnn.driver.anneal`'s checkpoints, so a resumed
-    β continues where it stopped.
+    :meth:`AnnealProtocol.step_scale`, times the :class:`~netket_arnn.driver.Retreat`'s factor once the
+    β has restarted); it ends the run (before the next step, so every counted step was applied)
+    once the settle phase is done. With a retreat rule it keeps the parameters and optimizer state
+    the β began with (JAX arrays are immutable: references, not copies) and puts them back on a
+    rise of f[q]. Its state (:meth:`state_dict`) goes into :func:`~netket_arnn.driver.anneal`'s
+    checkpoints, so a resumed β continues where it stopped.
     """
 
     protocol: Any = struct.field(pytree_node=False)
@@ -121,10 +123,14 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
     _values: list = struct.field(pytree_node=False, serialize=False)
     _searched: int = struct.field(pytree_node=False, serialize=False)
     _settled: int = struct.field(pytree_node=False, serialize=False)
+    _start: Any = struct.field(pytree_node=False, serialize=False)
+    _start_f: tuple | None = struct.field(pytree_node=False, serialize=False)
+    _retreated_at: int = struct.field(pytree_node=False, serialize=False)
 
     def __init__(self, protocol, min_steps: int, max_steps: int, ramp: bool = False):
         self.protocol, self.min_steps, self.max_steps, self.ramp = protocol, min_steps, max_steps, bool(ramp)
         self._values, self._searched, self._settled = [], 0, -1
+        self._start, self._start_f, self._retreated_at = None, None, -1
 
     @property
     def searched(self) -> int:
@@ -136,6 +142,12 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
         """Whether the search phase has ended."""
         return self._settled >= 0
 
+    @property
+    def retreated_at(self) -> int | None:
+        """The search step after which the β restarted from where it began
+        (:class:`~netket_arnn.driver.Retreat`), or ``None``."""
+        return None if self._retreated_at < 0 else self._retreated_at
+
     def _search_done(self) -> bool:
         if self._searched >= self.max_steps:
             return True
@@ -143,6 +155,8 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
         return rule is not None and self._searched >= self.min_steps and rule.converged(self._values)
 
     def on_step_start(self, step, log_data, driver):
+        if self.protocol.retreat is not None and self._retreated_at < 0:
+            self._keep_start(driver)
         if self._settled < 0 and self._search_done():
             self._settled = 0
         if self._settled >= self.protocol.settle_steps:
@@ -152,6 +166,8 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
             factor = self.protocol.learning_rate_factor(self._settled)
         else:
             factor = self.protocol.ramp_factor(self._searched) if self.ramp else 1.0
+        if self._retreated_at >= 0:
+            factor *= self.protocol.retreat.factor
         driver.learning_rate_factor = factor * self.protocol.step_scale(driver.beta, driver.state.hilbert.size)
 
     def on_step_end(self, step, log_data, driver):
@@ -159,27 +175,72 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
             self._settled += 1
             return
         self._searched += 1
-        rule = self.protocol.convergence
-        if rule is not None:
-            f = float(np.real(log_data[driver._loss_name].mean))
-            self._values = [*self._values[-(2 * rule.window - 1) :], f]
+        stats = log_data[driver._loss_name]
+        f = float(np.real(stats.mean))
+        keep = max(2 * self.protocol.convergence.window if self.protocol.convergence else 0, self._retreat_window())
+        if keep:
+            self._values = [*self._values[-(keep - 1) :], f]
+        retreat = self.protocol.retreat
+        if retreat is None or self._retreated_at >= 0:
+            return
+        if self._start_f is None:
+            self._start_f = (f, float(stats.error_of_mean))
+        elif retreat.risen(*self._start_f, self._values):
+            parameters, optimizer_state = self._start
+            driver.state.parameters = parameters  # also clears the samples: the next step draws fresh ones
+            driver._optimizer_state = optimizer_state
+            self._values, self._retreated_at, self._start = [], self._searched, None
+
+    def _retreat_window(self) -> int:
+        return 0 if self.protocol.retreat is None else self.protocol.retreat.window
+
+    def _keep_start(self, driver) -> None:
+        """Keep the parameters and optimizer state the β begins with (or put a checkpoint's in their form)."""
+        if self._start is None:
+            self._start = (driver.state.parameters, driver._optimizer_state)
+        elif isinstance(self._start, dict):  # restored from a checkpoint: plain arrays in nested dicts
+            saved = self._start
+            self._start = (
+                flax.serialization.from_state_dict(driver.state.parameters, saved["parameters"]),
+                flax.serialization.from_state_dict(driver._optimizer_state, saved["optimizer_state"]),
+            )
 
     @property
     def callback_order(self) -> int:
         return 100  # after loggers, like NetKet's own stopping callbacks
 
     def state_dict(self) -> dict:
-        """The counters and the recent values, as plain values (for checkpoints)."""
-        return {
+        """The counters, the recent values and, with a retreat rule, the β's start, as plain values
+        (for checkpoints)."""
+        state = {
             "values": np.asarray(self._values, dtype=np.float64),
             "searched": self._searched,
             "settled": self._settled,
         }
+        if self.protocol.retreat is not None:
+            start = self._start
+            if isinstance(start, tuple):
+                start = {
+                    "parameters": flax.serialization.to_state_dict(start[0]),
+                    "optimizer_state": flax.serialization.to_state_dict(start[1]),
+                }
+            state["retreat"] = {
+                "retreated_at": self._retreated_at,
+                "start_f": np.asarray(self._start_f if self._start_f is not None else (), dtype=np.float64),
+                "start": start if start is not None else {},
+            }
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict` in place."""
         self._values = [float(v) for v in np.asarray(state["values"]).ravel()]
         self._searched, self._settled = int(state["searched"]), int(state["settled"])
+        if "retreat" in state:
+            saved = state["retreat"]
+            self._retreated_at = int(saved["retreated_at"])
+            start_f = np.asarray(saved["start_f"], dtype=np.float64).ravel()
+            self._start_f = (float(start_f[0]), float(start_f[1])) if start_f.size else None
+            self._start = saved["start"] or None
 
 
 def fresh_copy(callback):

@@ -77,6 +77,14 @@ __all__ = [
 ]
 
 
+def _check_window_and_tolerance(rule) -> None:
+    """The checks a windowed test's settings share (a frozen dataclass with ``window`` and ``tolerance``)."""
+    window = check_positive_int(rule.window, "window")
+    if window < 2:
+        raise ValueError(f"window must be >= 2 (a standard deviation needs two values), got {window}")
+    object.__setattr__(rule, "tolerance", check_positive_real(rule.tolerance, "tolerance"))
+
+
 @dataclass(frozen=True)
 class Convergence:
     r"""Has the free energy stopped decreasing? A two-window test on the per-step :math:`f[q]`.
@@ -102,10 +110,7 @@ class Convergence:
     tolerance: float = 1.0
 
     def __post_init__(self):
-        window = check_positive_int(self.window, "window")
-        if window < 2:
-            raise ValueError(f"window must be >= 2 (a standard deviation needs two values), got {window}")
-        object.__setattr__(self, "tolerance", check_positive_real(self.tolerance, "tolerance"))
+        _check_window_and_tolerance(self)
 
     def converged(self, values: Sequence[float]) -> bool:
         """Whether the per-step values ``values`` (oldest first) have stopped decreasing."""
@@ -148,10 +153,7 @@ class Retreat:
     factor: float = 0.1
 
     def __post_init__(self):
-        window = check_positive_int(self.window, "window")
-        if window < 2:
-            raise ValueError(f"window must be >= 2 (a standard deviation needs two values), got {window}")
-        object.__setattr__(self, "tolerance", check_positive_real(self.tolerance, "tolerance"))
+        _check_window_and_tolerance(self)
         factor = check_real(self.factor, "factor")
         if not 0 < factor < 1:
             raise ValueError(f"factor must be in (0, 1), got {self.factor!r}")

@@ -318,7 +318,7 @@ for _net in (
         "exact sparse conditional with a learned free energy of the frontier fields (lattices, sparse graphs)",
         _frontier,
         # EA ±J 12 x 12: relative error at β = 2 1.7e-5 against 1.1e-4 at the protocol's 1e-3 without the term;
-        # the larger rate costs accuracy at the first β (training guide)
+        # the retreat undoes what the larger rate costs where the net starts nearly exact (training guide)
         training={"learning_rate": 1e-2, "retreat": 0.1, "local_balance": 0.01},
     ),
     Net(

@@ -177,7 +177,7 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
         self._searched += 1
         stats = log_data[driver._loss_name]
         f = float(np.real(stats.mean))
-        keep = max(2 * self.protocol.convergence.window if self.protocol.convergence else 0, self._retreat_window())
+        keep = self._history()
         if keep:
             self._values = [*self._values[-(keep - 1) :], f]
         retreat = self.protocol.retreat
@@ -191,8 +191,10 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
             driver._optimizer_state = optimizer_state
             self._values, self._retreated_at, self._start = [], self._searched, None
 
-    def _retreat_window(self) -> int:
-        return 0 if self.protocol.retreat is None else self.protocol.retreat.window
+    def _history(self) -> int:
+        """How many of the latest per-step values the convergence and retreat rules read (0: none)."""
+        convergence, retreat = self.protocol.convergence, self.protocol.retreat
+        return max(2 * convergence.window if convergence else 0, retreat.window if retreat else 0)
 
     def _keep_start(self, driver) -> None:
         """Keep the parameters and optimizer state the β begins with (or put a checkpoint's in their form)."""

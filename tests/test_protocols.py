@@ -58,6 +58,7 @@ def test_convergence_sees_a_steady_descent_in_the_noise():
     assert Convergence(window=w).converged(list(1.0 + 0.05 * rng.normal(size=t.size))) is True
 
 
+@pytest.mark.parametrize("rule", [Convergence, Retreat])
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -67,9 +68,9 @@ def test_convergence_sees_a_steady_descent_in_the_noise():
         ({"window": 2.5}, "window"),
     ],
 )
-def test_convergence_refuses_bad_settings(kwargs, match):
+def test_windowed_rules_refuse_bad_window_and_tolerance(rule, kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        Convergence(**kwargs)
+        rule(**kwargs)
 
 
 # -- the protocol's plan ------------------------------------------------------------------------
@@ -362,18 +363,13 @@ def test_retreat_sees_a_rise_beyond_its_tolerance_only():
     assert not rule.risen(1.5, 0.0, flat)  # a decrease is no rise
 
 
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"window": 1}, "window"),
-        ({"tolerance": 0.0}, "tolerance"),
-        ({"factor": 0.0}, "factor"),
-        ({"factor": 1.0}, "factor"),
-    ],
-)
-def test_retreat_refuses_bad_settings(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        Retreat(**kwargs)
+@pytest.mark.parametrize("factor", [0.0, 1.0, -0.1])
+def test_retreat_refuses_a_factor_outside_zero_one(factor):
+    with pytest.raises(ValueError, match="factor"):
+        Retreat(factor=factor)
+
+
+def test_protocol_refuses_a_retreat_that_is_not_a_rule():
     with pytest.raises(TypeError, match="retreat must be a Retreat"):
         AnnealProtocol(retreat=0.1)
 

@@ -4,8 +4,8 @@
 ``factory() -> (hilbert, model, hamiltonian)``, ``expected`` exponent):
 
 - SK_RS, SK_1RSB, SK_2RSB, dense, on SK instances at N in {100, 200, 400} (quick: {16, 32, 64});
-- the same three, sparse, on periodic L x L Edwards–Anderson lattices (Gaussian couplings,
-  raster order), L in {16, 32, 64} (quick: {4, 6, 8});
+- the same three, sparse, and FrontierARNN (``frontier``, the lattices' net), on periodic L x L
+  Edwards–Anderson lattices (Gaussian couplings, raster order), L in {16, 32, 64} (quick: {4, 6, 8});
 - a size-matched baseline at the dense sizes: NetKet ``ARNNDense`` MADE with 2 layers and the
   smallest width whose parameter count reaches that of SK_2RSB (``MADE_2w~2RSB``), next to the
   fixed ``ARNNDense(d1,w1)`` (~3N² parameters) that ``bench_models.py`` adds at every N.
@@ -56,9 +56,9 @@ def _dense(N, k):
     return H.hilbert, na.build_net(NETS[k], H, BETA), H
 
 
-def _sparse(L, k):
+def _sparse(L, name):
     H = na.edwards_anderson(nk.graph.Grid([L, L], pbc=True), seed=1)
-    return H.hilbert, na.build_net(f"{NETS[k]}_sparse", H, BETA), H
+    return H.hilbert, na.build_net(name, H, BETA), H
 
 
 def _made_like_2rsb(N):
@@ -76,5 +76,8 @@ def cases(quick: bool) -> list[dict]:
         out.append(_case("MADE_2w~2RSB", N, lambda N=N: _made_like_2rsb(N), "3 sampling (N passes), 2 grad"))
     for L in QUICK_LATTICE_SIDES if quick else LATTICE_SIDES:
         for k, name in NETS.items():
-            out.append(_case(f"{na.get_net(name).label}_sparse", L * L, lambda L=L, k=k: _sparse(L, k), 1.5))
+            out.append(
+                _case(f"{na.get_net(name).label}_sparse", L * L, lambda L=L, k=k: _sparse(L, f"{NETS[k]}_sparse"), 1.5)
+            )
+        out.append(_case("Frontier", L * L, lambda L=L: _sparse(L, "frontier"), 1.5))
     return out

@@ -132,13 +132,17 @@ class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
 
         Samples of ``ARDirectSampler`` are int8: casting first keeps every later sum exact.
         """
+        return self.configurations(inputs).astype(self.compute_dtype)
+
+    def configurations(self, inputs) -> jax.Array:
+        """``inputs`` as a ``(B, N)`` array of their own dtype, after checking ``N`` (see :meth:`spins`)."""
         x = jnp.asarray(inputs)
         if x.ndim == 0 or x.shape[-1] != self.hilbert.size:
             raise ValueError(
                 f"{type(self).__name__} is defined on {self.hilbert.size} sites, but got configurations of shape "
                 f"{x.shape}: the sampler, the samples and the model must share one Hilbert space"
             )
-        return x.reshape(-1, x.shape[-1]).astype(self.compute_dtype)
+        return x.reshape(-1, x.shape[-1])
 
     def coupling_matrix(self) -> jax.Array:
         """``(N, N)``: the symmetric coupling matrix of the first layer (learned or fixed).
@@ -161,10 +165,12 @@ class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
         return self.reference_logits(x)
 
     def conditional_logit(self, x: jax.Array, index) -> jax.Array:
-        """The logit of site ``index`` while sampling: ``(B, N)`` float spins -> ``(B,)``.
+        """The logit of site ``index`` while sampling: ``(B, N)`` configurations -> ``(B,)``.
 
+        The configurations are in the sampler's dtype (:meth:`configurations`; sites ``< index`` set).
         Advances the first-layer state kept in ``cache["xi"]`` by one site. Called for
-        ``index = 0, 1, ..., N-1`` in order; the state restarts at ``index = 0``.
+        ``index = 0, 1, ..., N-1`` in order, from a fresh cache (the samplers initialise it for every
+        pass, as NetKet's fast ARNN layers require).
         """
         layer = self.first_layer
         cache = self.variable("cache", "xi", layer.init_state, x.shape[0])
@@ -193,7 +199,9 @@ class PhysicsARNN(nk.models.AbstractARNN, kw_only=True):
     @nn.compact
     def conditional(self, inputs: jax.Array, index) -> jax.Array:
         """``(B, 2)`` normalised :math:`q(x_i = s \\mid x_{<i})`, ``s`` in ``local_states``, from the cache."""
-        u = self.conditional_logit(self.spins(inputs), index)
+        # the configurations stay in the sampler's dtype: a cast of all of them would cost O(B N) per
+        # site, where the first layer reads one column (and casts it)
+        u = self.conditional_logit(self.configurations(inputs), index)
         return jax.nn.sigmoid(u[:, None] * self.local_signs)
 
     def init(self, *args, **kwargs):

@@ -326,6 +326,12 @@ class FrontierARNN(PhysicsARNN):
         w = jnp.concatenate([w, jnp.zeros((1,), w.dtype)])
         return w[jnp.asarray(self.inputs.shift_edge)]
 
+    def _shift_row(self, index) -> jax.Array:
+        """``(Wc,)``: row ``index`` of :meth:`_shifts`, without building the others (the sampling pass)."""
+        w = self.first_layer.stored().astype(self.compute_dtype)
+        edge = jnp.asarray(self.inputs.shift_edge)[index]  # (Wc,), padding = E reads a zero
+        return w.at[edge].get(mode="fill", fill_value=0)
+
     def _future(self, y, shift, linear, kernels, biases, v):
         r""":math:`\Phi(y + J) - \Phi(y - J)` for inputs ``y`` ``(..., R, Wc)`` of rows with parameters ``(R, ...)``."""
         return self._future_parts(y, shift, linear, kernels, biases, v)[0]
@@ -340,9 +346,9 @@ class FrontierARNN(PhysicsARNN):
             a = jax.nn.softplus(z + sign * dz)
             for kernel, bias in zip(kernels[1:], biases[1:], strict=True):
                 a = jax.nn.softplus(jnp.einsum("...rk,rkm->...rm", a, kernel) + bias)
-            outs.append(jnp.sum(a * v, axis=-1))
+            outs.append(jnp.einsum("...rk,rk->...r", a, v))
         # the quadratic part of Φ, ½ yᵀAy, contributes the linear term 2 Jᵀ A y = linear · y
-        return outs[0] - outs[1] + jnp.sum(y * linear, axis=-1), 0.5 * (outs[0] + outs[1])
+        return outs[0] - outs[1] + jnp.einsum("...rw,rw->...r", y, linear), 0.5 * (outs[0] + outs[1])
 
     def _compute(self, params):
         return [p.astype(self.compute_dtype) for p in params]
@@ -353,14 +359,14 @@ class FrontierARNN(PhysicsARNN):
         .. math:: u_i = a_i \xi_{ii} + c_i + \Phi_i(\xi_{iC} + J_{iC}) - \Phi_i(\xi_{iC} - J_{iC})
                   + \lambda_i \cdot \xi_{iC}
         """
-        batch = xi.shape[0]
         cols = jnp.asarray(self.inputs.cols)[index]  # (Wc,), padding = N reads a zero
-        y = jnp.concatenate([xi, jnp.zeros((batch, 1), xi.dtype)], axis=1)[:, cols]
+        # a gather of the row's columns only: O(B Wc) per site, where padding the (B, N) state would copy it
+        y = xi.at[:, cols].get(mode="fill", fill_value=0)
         take = lambda p: jax.lax.dynamic_index_in_dim(p, index, axis=0, keepdims=True)  # noqa: E731
         kernels = self._compute([take(k) for k in self.kernels])
         biases = self._compute([take(b) for b in self.hidden_biases])
         v, linear = self._compute([take(self.v), take(self.linear)])
-        shift = take(self._shifts())
+        shift = self._shift_row(index)[None, :]
         diag = jax.lax.dynamic_index_in_dim(xi, index, axis=1, keepdims=False)
         skip, bias = self._compute([self.skip[index], self.bias[index]])
         future = self._future(y[:, None, :], shift, linear, kernels, biases, v)[:, 0]

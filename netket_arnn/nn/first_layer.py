@@ -173,18 +173,20 @@ class FirstLayer(nn.Module):
         r"""Advance the state from site ``index - 1`` to ``index``: :math:`\xi_{i} = \xi_{i-1} + J_{i-1} x_{i-1}`.
 
         Args:
-            state: ``(B, S)`` :math:`\xi_{i-1,\cdot}` (ignored at ``index = 0``, where the state
-                restarts from zero: a new sampling pass).
-            x: ``(B, N)`` partially sampled configurations (sites ``< index`` are set).
+            state: ``(B, S)`` :math:`\xi_{i-1,\cdot}`; at ``index = 0`` (a new sampling pass) it must be
+                :meth:`init_state`, which it is returned as, unchanged.
+            x: ``(B, N)`` partially sampled configurations (sites ``< index`` are set; any real dtype:
+                only column ``index - 1`` is read and cast).
             index: the site about to be sampled (a traced scalar is fine).
 
         Returns:
             ``(B, S)`` :math:`\xi_{\text{index},\cdot}`.
         """
+        # the state is not reset here: a select over all of it would cost O(B S) per site, where a
+        # sparse layer's row touches O(B D) entries; site 0 adds a zero row instead
         prev = jnp.maximum(index - 1, 0)
         coeff = jax.lax.dynamic_index_in_dim(x, prev, axis=1, keepdims=False).astype(state.dtype)
-        advanced = self.add_row(state, prev, coeff)
-        return jnp.where(index == 0, jnp.zeros_like(state), advanced)
+        return self.add_row(state, prev, jnp.where(index == 0, jnp.zeros_like(coeff), coeff))
 
 
 class UniformFirstLayer(FirstLayer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import jax.extend.core as jex
 import jax.numpy as jnp
 import numpy as np
 import scipy.stats
@@ -85,3 +86,15 @@ def chi_square_pvalue(samples: np.ndarray, hilbert, probabilities: np.ndarray, m
         obs, exp = obs[:-1], exp[:-1]
     exp = exp * obs.sum() / exp.sum()  # remove round-off in sum(p) = 1
     return scipy.stats.chisquare(obs, exp).pvalue
+
+
+def equations(jaxpr):
+    """Every equation of ``jaxpr`` and of the jaxprs nested in it (scan, cond, pjit, custom_jvp, ...)."""
+    for eqn in jaxpr.eqns:
+        yield eqn
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, tuple | list) else (value,):
+                if isinstance(sub, jex.ClosedJaxpr):
+                    yield from equations(sub.jaxpr)
+                elif isinstance(sub, jex.Jaxpr):
+                    yield from equations(sub)

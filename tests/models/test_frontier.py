@@ -21,7 +21,7 @@ from netket_arnn.exact import by_enumeration
 from netket_arnn.models.frontier import FrontierARNN, frontier_n_params, input_layout
 from netket_arnn.nn.sparse import frontier_layout
 
-from .ar_checks import cached_sampling_pass, chi_square_pvalue, evaluate, log_q, perturb
+from .ar_checks import cached_sampling_pass, chi_square_pvalue, equations, evaluate, log_q, perturb
 
 # exactness checks run in double precision (the models' default arithmetic is float32)
 _model = functools.partial(FrontierARNN.from_hamiltonian, dtype=jnp.float64)
@@ -95,6 +95,29 @@ def test_cached_conditional_equals_batched_conditionals(name):
     samples, cached = cached_sampling_pass(model, variables, 64, seed=2)
     batched = evaluate(model, variables, samples)["conditionals"]
     np.testing.assert_allclose(cached, batched, atol=1e-12)
+
+
+def test_a_sampling_step_works_on_the_frontier_only():
+    """One site of the sampling pass makes no array of the batch's size B x N but the in-place update
+    of the first-layer state: its cost is O(B |C(i)|), not a select, copy or cast of all N sites."""
+    H = _ea(8, pbc=False)  # N = 64, frontier 8
+    model = FrontierARNN.from_hamiltonian(H, 1.0, (4,))
+    batch, n = 5, H.n_sites
+    x = jnp.zeros((batch, n), jnp.int8)  # the samplers' configurations
+    variables = model.init(jax.random.key(0), x, 0, method=model.conditional)
+
+    def step(variables, x, index):
+        return model.apply(variables, x, index, method=model.conditional, mutable=["cache"])
+
+    wide = [
+        eqn.primitive.name
+        for eqn in equations(jax.make_jaxpr(step)(variables, x, 9).jaxpr)
+        for var in eqn.outvars
+        if getattr(var.aval, "shape", ())[:1] == (batch,)
+        and np.prod(var.aval.shape) >= batch * n
+        and eqn.primitive.name != "scatter-add"  # the state's update (in place)
+    ]
+    assert not wide, wide
 
 
 def test_direct_sampler_histogram_matches_q():

@@ -18,7 +18,6 @@ And the hooks of netket_arnn.models.hooks: ``variables_at(beta)`` moves a model 
 from __future__ import annotations
 
 import jax
-import jax.extend.core as jex
 import jax.numpy as jnp
 import netket as nk
 import numpy as np
@@ -46,6 +45,7 @@ from netket_arnn.models import (
     made,
 )
 
+from .ar_checks import equations as _equations
 from .ar_checks import perturb
 
 N = 8
@@ -191,16 +191,12 @@ def test_defaults_sum_float32_terms_in_float64(name):
 # -- a float32 request computes in float32 --------------------------------------------------------------------
 
 
-def _equations(jaxpr):
-    """Every equation of ``jaxpr`` and of the jaxprs nested in it (scan, cond, pjit, custom_jvp, ...)."""
-    for eqn in jaxpr.eqns:
-        yield eqn
-        for value in eqn.params.values():
-            for sub in value if isinstance(value, tuple | list) else (value,):
-                if isinstance(sub, jex.ClosedJaxpr):
-                    yield from _equations(sub.jaxpr)
-                elif isinstance(sub, jex.Jaxpr):
-                    yield from _equations(sub)
+def _column_read(eqn) -> bool:
+    """A ``(B, 1)`` slice of a ``(B, N)`` array: the column of the configurations a sampling step reads."""
+    if eqn.primitive.name != "dynamic_slice":
+        return False
+    (source, *_), (out,) = eqn.invars, eqn.outvars
+    return out.aval.shape == (BATCH, 1) and len(source.aval.shape) == 2 and source.aval.shape[0] == BATCH
 
 
 def _per_sample_dtypes(fun, *args):
@@ -214,8 +210,9 @@ def _per_sample_dtypes(fun, *args):
                 continue
             if aval.dtype == F32:
                 work.add(eqn.primitive.name)
-            elif eqn.primitive.name != "convert_element_type" and aval.shape != (BATCH,):
-                # allowed in float64: the cast of the per-site terms and the (B,) log q itself
+            elif eqn.primitive.name != "convert_element_type" and aval.shape != (BATCH,) and not _column_read(eqn):
+                # allowed in float64: the cast of the per-site terms, the (B,) log q itself, and the
+                # one column of the configurations a sampling step reads before casting it
                 wide.append(f"{eqn.primitive.name} -> {aval.dtype}{list(aval.shape)}")
     return wide, work
 

@@ -412,7 +412,7 @@ class SpinGlassARNN(PhysicsARNN):
         pairs ``(i, l > i)``; sparse: the frontier of ``i``): nothing of size ``N^2``. Dense, only
         the columns ``l >= columns_from`` are read (a static bound; every ``l > i`` must be in it).
         """
-        batch, n = xi.shape
+        n = xi.shape[1]
         if self.edges is None:
             cols = jnp.arange(columns_from, n)
             slots = jnp.where(cols > index, packed_index(index, cols, n), self.n_pairs)  # P where l <= i
@@ -421,7 +421,7 @@ class SpinGlassARNN(PhysicsARNN):
             layout = self.first_layer.layout
             slots = jnp.asarray(layout.slot_index)[index]  # (W,)
             cols = jnp.asarray(layout.cols)[index]  # (W,), padding = N
-            xi_cols = jnp.concatenate([xi, jnp.zeros((batch, 1), xi.dtype)], axis=1)[:, cols]
+            xi_cols = xi.at[:, cols].get(mode="fill", fill_value=0)  # O(B W): no padded copy of the state
         dtype = self.compute_dtype
         diag = jax.lax.dynamic_index_in_dim(xi, index, axis=1, keepdims=False)
         direct = self.skip[index].astype(dtype) * diag + self.bias[index].astype(dtype)

@@ -97,11 +97,13 @@ def test_cached_conditional_equals_batched_conditionals(name):
     np.testing.assert_allclose(cached, batched, atol=1e-12)
 
 
-def test_a_sampling_step_works_on_the_frontier_only():
-    """One site of the sampling pass makes no array of the batch's size B x N but the in-place update
-    of the first-layer state: its cost is O(B |C(i)|), not a select, copy or cast of all N sites."""
+@pytest.mark.parametrize("net", ["frontier", "sk_1rsb_sparse"])
+def test_a_sampling_step_works_on_the_frontier_only(net):
+    """One site of the sampling pass of the lattice nets makes no array of the batch's size B x N but
+    the in-place update of the first-layer state: its cost is O(B |C(i)|), not a select, copy or
+    cast of all N sites."""
     H = _ea(8, pbc=False)  # N = 64, frontier 8
-    model = FrontierARNN.from_hamiltonian(H, 1.0, (4,))
+    model = na.build_net(net, H, 1.0)
     batch, n = 5, H.n_sites
     x = jnp.zeros((batch, n), jnp.int8)  # the samplers' configurations
     variables = model.init(jax.random.key(0), x, 0, method=model.conditional)

@@ -453,6 +453,24 @@ def test_retreat_restarts_the_beta_from_its_start_at_the_lower_rate():
     assert result[0].relative_error < plain[0].relative_error and "retreated_at" not in plain[0].extra
 
 
+def test_a_restored_start_is_written_back_before_the_next_step():
+    """A resumed β stopped again before its first step checkpoints the start it was given, unchanged."""
+    protocol = AnnealProtocol(max_steps=10, retreat=Retreat(window=4, tolerance=1.0, factor=0.1))
+    start = {"parameters": {"a": np.arange(3.0)}, "optimizer_state": {"mu": {"a": np.ones(3)}}}
+    saved = {
+        "values": np.asarray([1.5, 1.25]),
+        "searched": 2,
+        "settled": -1,
+        "retreat": {"retreated_at": -1, "start_f": np.asarray([2.0, 0.1]), "start": start},
+    }
+    steps = protocol.steps_callback(1)
+    steps.load_state_dict(saved)
+    again = steps.state_dict()
+    _same_tree(again["retreat"]["start"], start)
+    np.testing.assert_array_equal(again["retreat"]["start_f"], [2.0, 0.1])
+    assert again["searched"] == 2 and again["values"].tolist() == [1.5, 1.25] and steps.retreated_at is None
+
+
 def test_resuming_a_beta_keeps_its_start_for_a_later_retreat(tmp_path):
     rule = Retreat(window=10, tolerance=3.0, factor=0.1)
     full, full_rec = _retreat_run(rule)

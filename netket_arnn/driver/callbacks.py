@@ -123,14 +123,15 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
     _values: list = struct.field(pytree_node=False, serialize=False)
     _searched: int = struct.field(pytree_node=False, serialize=False)
     _settled: int = struct.field(pytree_node=False, serialize=False)
-    _start: Any = struct.field(pytree_node=False, serialize=False)
+    _start: tuple | None = struct.field(pytree_node=False, serialize=False)
+    _saved_start: dict | None = struct.field(pytree_node=False, serialize=False)
     _start_f: tuple | None = struct.field(pytree_node=False, serialize=False)
     _retreated_at: int = struct.field(pytree_node=False, serialize=False)
 
     def __init__(self, protocol, min_steps: int, max_steps: int, ramp: bool = False):
         self.protocol, self.min_steps, self.max_steps, self.ramp = protocol, min_steps, max_steps, bool(ramp)
         self._values, self._searched, self._settled = [], 0, -1
-        self._start, self._start_f, self._retreated_at = None, None, -1
+        self._start, self._saved_start, self._start_f, self._retreated_at = None, None, None, -1
 
     @property
     def searched(self) -> int:
@@ -197,15 +198,16 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
         return max(2 * convergence.window if convergence else 0, retreat.window if retreat else 0)
 
     def _keep_start(self, driver) -> None:
-        """Keep the parameters and optimizer state the β begins with (or put a checkpoint's in their form)."""
-        if self._start is None:
-            self._start = (driver.state.parameters, driver._optimizer_state)
-        elif isinstance(self._start, dict):  # restored from a checkpoint: plain arrays in nested dicts
-            saved = self._start
+        """Keep the parameters and optimizer state the β begins with: the driver's now, or a
+        checkpoint's (plain arrays in nested dicts, put in the form of the driver's)."""
+        if self._saved_start is not None:
+            saved, self._saved_start = self._saved_start, None
             self._start = (
                 flax.serialization.from_state_dict(driver.state.parameters, saved["parameters"]),
                 flax.serialization.from_state_dict(driver._optimizer_state, saved["optimizer_state"]),
             )
+        elif self._start is None:
+            self._start = (driver.state.parameters, driver._optimizer_state)
 
     @property
     def callback_order(self) -> int:
@@ -220,16 +222,16 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
             "settled": self._settled,
         }
         if self.protocol.retreat is not None:
-            start = self._start
-            if isinstance(start, tuple):
+            start = self._saved_start or {}
+            if self._start is not None:
                 start = {
-                    "parameters": flax.serialization.to_state_dict(start[0]),
-                    "optimizer_state": flax.serialization.to_state_dict(start[1]),
+                    "parameters": flax.serialization.to_state_dict(self._start[0]),
+                    "optimizer_state": flax.serialization.to_state_dict(self._start[1]),
                 }
             state["retreat"] = {
                 "retreated_at": self._retreated_at,
                 "start_f": np.asarray(self._start_f if self._start_f is not None else (), dtype=np.float64),
-                "start": start if start is not None else {},
+                "start": start,
             }
         return state
 
@@ -242,7 +244,7 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
             self._retreated_at = int(saved["retreated_at"])
             start_f = np.asarray(saved["start_f"], dtype=np.float64).ravel()
             self._start_f = (float(start_f[0]), float(start_f[1])) if start_f.size else None
-            self._start = saved["start"] or None
+            self._start, self._saved_start = None, saved["start"] or None
 
 
 def fresh_copy(callback):

@@ -96,7 +96,7 @@ from netket.utils import HashableArray
 from netket.utils.types import DType
 
 from .._validation import check_beta, check_positive_int, check_scale
-from ..nn.sparse import FrontierLayout, SparseFirstLayer, frontier_layout
+from ..nn.sparse import FrontierLayout, SparseFirstLayer, columns_at, edge_weights_at, frontier_layout
 from ..operators._checks import check_model_hamiltonian
 from .base import PhysicsARNN, hashable
 from .precision import DEFAULT_DTYPE, DEFAULT_PARAM_DTYPE, check_precision
@@ -322,15 +322,14 @@ class FrontierARNN(PhysicsARNN):
 
     def _shifts(self) -> jax.Array:
         r"""``(N, Wc)`` :math:`J_{i,C(i)}` in the compute dtype (0 on slots that are not neighbours of ``i``)."""
-        w = self.first_layer.stored().astype(self.compute_dtype)
-        w = jnp.concatenate([w, jnp.zeros((1,), w.dtype)])
-        return w[jnp.asarray(self.inputs.shift_edge)]
+        return edge_weights_at(
+            self.first_layer.stored().astype(self.compute_dtype), jnp.asarray(self.inputs.shift_edge)
+        )
 
     def _shift_row(self, index) -> jax.Array:
         """``(Wc,)``: row ``index`` of :meth:`_shifts`, without building the others (the sampling pass)."""
-        w = self.first_layer.stored().astype(self.compute_dtype)
-        edge = jnp.asarray(self.inputs.shift_edge)[index]  # (Wc,), padding = E reads a zero
-        return w.at[edge].get(mode="fill", fill_value=0)
+        edge = jnp.asarray(self.inputs.shift_edge)[index]  # (Wc,), padding = E
+        return edge_weights_at(self.first_layer.stored().astype(self.compute_dtype), edge)
 
     def _future(self, y, shift, linear, kernels, biases, v):
         r""":math:`\Phi(y + J) - \Phi(y - J)` for inputs ``y`` ``(..., R, Wc)`` of rows with parameters ``(R, ...)``."""
@@ -359,9 +358,7 @@ class FrontierARNN(PhysicsARNN):
         .. math:: u_i = a_i \xi_{ii} + c_i + \Phi_i(\xi_{iC} + J_{iC}) - \Phi_i(\xi_{iC} - J_{iC})
                   + \lambda_i \cdot \xi_{iC}
         """
-        cols = jnp.asarray(self.inputs.cols)[index]  # (Wc,), padding = N reads a zero
-        # a gather of the row's columns only: O(B Wc) per site, where padding the (B, N) state would copy it
-        y = xi.at[:, cols].get(mode="fill", fill_value=0)
+        y = columns_at(xi, jnp.asarray(self.inputs.cols)[index])  # (B, Wc), padding = N reads 0
         take = lambda p: jax.lax.dynamic_index_in_dim(p, index, axis=0, keepdims=True)  # noqa: E731
         kernels = self._compute([take(k) for k in self.kernels])
         biases = self._compute([take(b) for b in self.hidden_biases])
@@ -403,9 +400,8 @@ class FrontierARNN(PhysicsARNN):
         params = self._compute(
             [self.skip, self.bias, self._shifts(), self.linear, self.v, *self.kernels, *self.hidden_biases]
         )
-        weights = self.first_layer.stored().astype(x.dtype)
-        weights = jnp.concatenate([weights, jnp.zeros((1,), weights.dtype)])
-        xs = (jnp.asarray(plan.src), weights[jnp.asarray(plan.edge)], *[blocks(p) for p in params])
+        coeffs = edge_weights_at(self.first_layer.stored().astype(x.dtype), jnp.asarray(plan.edge))
+        xs = (jnp.asarray(plan.src), coeffs, *[blocks(p) for p in params])
         x_t = jnp.concatenate([x.T, jnp.zeros((1, batch), x.dtype)], axis=0)  # (N + 1, B), row N = padding
         depth = len(self.features)
 

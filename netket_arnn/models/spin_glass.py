@@ -126,7 +126,7 @@ from netket.utils.types import DType
 from .._validation import check_beta, check_non_negative_int, check_positive_int, check_scale
 from ..nn.chains import signed_chain_sum, signed_chain_terms
 from ..nn.dense import PackedFirstLayer, packed_index
-from ..nn.sparse import SparseFirstLayer, frontier_layout
+from ..nn.sparse import SparseFirstLayer, columns_at, frontier_layout
 from ..operators._checks import check_model_hamiltonian
 from ._spin_glass_dense import dense_log_prob_vjp, dense_logits
 from ._spin_glass_sparse import sparse_log_prob_vjp, sparse_logits
@@ -421,7 +421,7 @@ class SpinGlassARNN(PhysicsARNN):
             layout = self.first_layer.layout
             slots = jnp.asarray(layout.slot_index)[index]  # (W,)
             cols = jnp.asarray(layout.cols)[index]  # (W,), padding = N
-            xi_cols = xi.at[:, cols].get(mode="fill", fill_value=0)  # O(B W): no padded copy of the state
+            xi_cols = columns_at(xi, cols)  # (B, W), padding reads 0
         dtype = self.compute_dtype
         diag = jax.lax.dynamic_index_in_dim(xi, index, axis=1, keepdims=False)
         direct = self.skip[index].astype(dtype) * diag + self.bias[index].astype(dtype)

@@ -20,7 +20,8 @@ Layout conventions (all static numpy, built once per edge list):
   model, so padding contributes nothing) and at site ``N`` (a dummy site without
   neighbours, so their ξ is zero);
 * the edge weights are the ``(E,)`` vector of :attr:`PairwiseIsing.edge_weights`; edge id
-  ``E`` denotes a padding weight zero.
+  ``E`` denotes a padding weight zero (:func:`edge_weights_at` reads it so, and
+  :func:`columns_at` reads the dummy site ``N`` of a ``(B, N)`` state as 0).
 """
 
 from __future__ import annotations
@@ -180,18 +181,32 @@ def frontier_fields(x: jax.Array, weights: jax.Array, layout: FrontierLayout, ro
     Returns:
         ``(B, R, T)``.
     """
-    w = _padded(weights)
     src = jnp.asarray(layout.back_src)[slots]  # (R, T, Db) earlier neighbours of l
     edge = jnp.asarray(layout.back_edge)[slots]
     # only neighbours sampled before row i count; others (and padding) get weight 0
-    coeff = jnp.where(src < jnp.asarray(rows)[:, None, None], w[edge], 0.0)
-    xp = jnp.concatenate([x.astype(w.dtype), jnp.zeros((x.shape[0], 1), w.dtype)], axis=1)
+    coeff = jnp.where(src < jnp.asarray(rows)[:, None, None], edge_weights_at(weights, edge), 0.0)
+    xp = jnp.concatenate([x.astype(weights.dtype), jnp.zeros((x.shape[0], 1), weights.dtype)], axis=1)
     return jnp.einsum("brtd,rtd->brt", xp[:, src], coeff)
 
 
-def _padded(weights: jax.Array) -> jax.Array:
-    """Append the padding weight 0 (edge id ``E``)."""
-    return jnp.concatenate([weights, jnp.zeros((1,), weights.dtype)])
+def edge_weights_at(weights: jax.Array, edge_ids) -> jax.Array:
+    r"""``weights[edge_ids]`` of the ``(E,)`` edge weights, the padding id ``E`` reading a zero weight.
+
+    A fill-mode gather, shaped like ``edge_ids``: no padded copy of the weights is made, and its
+    gradient is a scatter-add that drops the padding.
+    """
+    if weights.shape[0] == 0:  # no edges: every id is padding, and XLA cannot gather from nothing
+        return jnp.zeros(jnp.shape(edge_ids), weights.dtype)
+    return weights.at[edge_ids].get(mode="fill", fill_value=0)
+
+
+def columns_at(state: jax.Array, cols) -> jax.Array:
+    r"""``state[:, cols]`` of a ``(B, N)`` array, the padding site ``N`` reading 0: ``(B, *cols.shape)``.
+
+    How a sampling step reads a row's columns of the first-layer state: a fill-mode gather costs
+    :math:`O(B \cdot |\mathrm{cols}|)`, where padding the state first would copy all of it.
+    """
+    return state.at[:, cols].get(mode="fill", fill_value=0)
 
 
 class SparseFirstLayer(FirstLayer):
@@ -240,7 +255,7 @@ class SparseFirstLayer(FirstLayer):
     def add_row(self, state, s, coeff):
         layout = self.layout
         dst = jnp.asarray(layout.fwd_dst)[s]  # (Df,) later neighbours of s, padding = N
-        weights = _padded(self.weights.astype(state.dtype))[jnp.asarray(layout.fwd_edge)[s]]
+        weights = edge_weights_at(self.weights.astype(state.dtype), jnp.asarray(layout.fwd_edge)[s])
         # only the later neighbours change; padding points one past the end and is dropped
         return state.at[:, dst].add(coeff[:, None] * weights[None, :], mode="drop")
 

@@ -3,6 +3,7 @@
 The protocol itself (batched fields, recurrence, storage) is checked for every first layer,
 the sparse one included, in test_first_layer.py."""
 
+import jax
 import jax.numpy as jnp
 import netket as nk
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from netket_arnn.nn import frontier_layout
 from netket_arnn.nn.first_layer import fields_from_rows
-from netket_arnn.nn.sparse import frontier_fields
+from netket_arnn.nn.sparse import columns_at, edge_weights_at, frontier_fields
 
 
 def _random_edges(n, n_edges, seed):
@@ -118,3 +119,21 @@ def test_frontier_fields_match_dense():
     for i in range(n):
         outside = [l for l in range(i + 1, n) if l not in set(layout.cols[i, : layout.sizes[i]])]
         assert np.all(dense[:, i, outside] == 0)
+
+
+def test_padding_ids_read_zero():
+    """Edge id E and site N are padding: they read 0, every other id its entry, gradients drop them."""
+    rng = np.random.default_rng(1)
+    weights = jnp.asarray(rng.normal(size=5))
+    ids = jnp.asarray([[4, 5, 0], [5, 2, 2]])
+    padded = np.append(np.asarray(weights), 0.0)
+    np.testing.assert_array_equal(edge_weights_at(weights, ids), padded[np.asarray(ids)])
+    # each entry's gradient counts its reads; the padding reads add to nothing
+    grad = jax.grad(lambda w: edge_weights_at(w, ids).sum())(weights)
+    np.testing.assert_array_equal(grad, [1.0, 0.0, 2.0, 0.0, 1.0])
+    assert edge_weights_at(jnp.zeros((0,)), jnp.asarray([0, 0])).tolist() == [0.0, 0.0]
+
+    state = jnp.asarray(rng.normal(size=(3, 4)))
+    cols = jnp.asarray([1, 4, 3, 4])
+    expected = np.concatenate([np.asarray(state), np.zeros((3, 1))], axis=1)[:, np.asarray(cols)]
+    np.testing.assert_array_equal(columns_at(state, cols), expected)

@@ -75,9 +75,9 @@ def cases(quick: bool) -> list[dict]:
             out.append(_case(na.get_net(name).label, N, lambda N=N, k=k: _dense(N, k), 2))
         out.append(_case("MADE_2w~2RSB", N, lambda N=N: _made_like_2rsb(N), "3 sampling (N passes), 2 grad"))
     for L in QUICK_LATTICE_SIDES if quick else LATTICE_SIDES:
-        for k, name in NETS.items():
+        for name in NETS.values():
             out.append(
-                _case(f"{na.get_net(name).label}_sparse", L * L, lambda L=L, k=k: _sparse(L, f"{NETS[k]}_sparse"), 1.5)
+                _case(f"{na.get_net(name).label}_sparse", L * L, lambda L=L, n=f"{name}_sparse": _sparse(L, n), 1.5)
             )
         out.append(_case("Frontier", L * L, lambda L=L: _sparse(L, "frontier"), 1.5))
     return out

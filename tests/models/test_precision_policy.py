@@ -45,8 +45,7 @@ from netket_arnn.models import (
     made,
 )
 
-from .ar_checks import equations as _equations
-from .ar_checks import perturb
+from .ar_checks import equations, perturb
 
 N = 8
 BETA = 0.9
@@ -203,7 +202,7 @@ def _per_sample_dtypes(fun, *args):
     """``(wide, f32_work)``: float arrays with a batch axis that are not float32 (outside the
     accumulation of log q), and the primitives that produce float32 arrays with a batch axis."""
     wide, work = [], set()
-    for eqn in _equations(jax.make_jaxpr(fun)(*args).jaxpr):
+    for eqn in equations(jax.make_jaxpr(fun)(*args).jaxpr):
         for var in eqn.outvars:
             aval = var.aval
             if not hasattr(aval, "shape") or BATCH not in aval.shape or not jnp.issubdtype(aval.dtype, jnp.floating):
@@ -266,7 +265,7 @@ def test_float64_request_computes_in_float64(name):
         reference = lambda v, x: model.apply(v, x, method=lambda m, x: m.reference_logits(m.spins(x)))  # noqa: E731
         passes.append((reference, (variables, x)))
     for fun, args in passes:
-        arrays = [v.aval for e in _equations(jax.make_jaxpr(fun)(*args).jaxpr) for v in e.outvars]
+        arrays = [v.aval for e in equations(jax.make_jaxpr(fun)(*args).jaxpr) for v in e.outvars]
         narrow = [a for a in arrays if hasattr(a, "shape") and BATCH in a.shape and a.dtype == F32]
         assert not narrow, f"float32 arrays in a float64 pass: {narrow}"
 

@@ -95,9 +95,9 @@ PAPER_PROTOCOL = Protocol(betas=PAPER_BETAS, training=na.driver.PAPER, n_samples
 
 
 def paper_size_protocol(betas: tuple = PAPER_BETAS, training=None) -> Protocol:
-    """The ``--paper-size`` mode: a training protocol of the package (default ``na.driver.ADAPTIVE``) with
+    """The ``--paper-size`` mode: a training protocol of the package (default ``na.driver.SETTLED``) with
     the paper's batch of 2000 on ``betas`` (default the paper's grid), final estimates from 40,000 samples."""
-    training = na.driver.ADAPTIVE if training is None else training
+    training = na.driver.SETTLED if training is None else training
     return Protocol(betas=tuple(betas), training=training, n_samples=2000, n_final_samples=40000)
 
 
@@ -124,8 +124,8 @@ def parse_args(doc: str, name: str, argv=None, configure=None, paper_size: bool 
         group.add_argument(
             "--paper-size",
             action="store_true",
-            help="the paper's sizes and instances, trained with the package's default protocol "
-            "(na.driver.ADAPTIVE), batch 2000, β = 0.1 … 2.0 step 0.05, 40,000 final samples "
+            help="the paper's sizes and instances, trained with a tenth of the paper's steps "
+            "(na.driver.SETTLED; Fig. 4: na.driver.NATURAL), batch 2000, β = 0.1 … 2.0 step 0.05, 40,000 final samples "
             "(hours; meant for a GPU)",
         )
     parser.add_argument("--out", default=None, help="output folder (default: results/<script>/<mode>)")

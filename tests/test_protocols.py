@@ -16,7 +16,16 @@ from netket.utils import struct
 import netket_arnn as na
 from netket_arnn.driver import AnnealInterrupted, Checkpointing, FinalEstimates, VariationalFreeEnergy, anneal
 from netket_arnn.driver.checkpoint import load_checkpoint
-from netket_arnn.protocols import ADAPTIVE, PAPER, AnnealProtocol, Convergence, Retreat, get_protocol, protocol_names
+from netket_arnn.protocols import (
+    ADAPTIVE,
+    PAPER,
+    SETTLED,
+    AnnealProtocol,
+    Convergence,
+    Retreat,
+    get_protocol,
+    protocol_names,
+)
 
 
 # -- the convergence test -----------------------------------------------------------------------
@@ -84,10 +93,21 @@ def test_paper_protocol_is_the_papers_plan():
     assert [PAPER.learning_rate_factor(s) for s in (0, 10)] == [1.0, 1.0]
 
 
-def test_adaptive_protocol_spends_at_most_a_tenth_of_the_papers_samples():
+@pytest.mark.parametrize("protocol", [ADAPTIVE, SETTLED], ids=lambda p: p.name)
+def test_protocols_spend_at_most_a_tenth_of_the_papers_samples(protocol):
     n_betas = len(na.driver.beta_grid(0.1, 2.0, 0.05))
-    assert ADAPTIVE.n_samples == PAPER.n_samples
-    assert ADAPTIVE.max_total_steps(n_betas) * 10 <= PAPER.max_total_steps(n_betas)
+    assert protocol.n_samples == PAPER.n_samples
+    assert protocol.max_total_steps(n_betas) * 10 <= PAPER.max_total_steps(n_betas)
+
+
+def test_settled_protocol_spends_the_adaptive_budget_at_every_beta_mostly_decaying():
+    n_betas = len(na.driver.beta_grid(0.1, 2.0, 0.05))
+    assert SETTLED.max_total_steps(n_betas) == ADAPTIVE.max_total_steps(n_betas)
+    assert SETTLED.convergence is None and SETTLED.settings()["min_steps"] == SETTLED.max_steps
+    assert SETTLED.settle_steps > 2 * SETTLED.max_steps
+    for name in ("learning_rate", "warmup_steps", "final_factor", "n_samples", "physics_start", "shift_start"):
+        assert getattr(SETTLED, name) == getattr(ADAPTIVE, name), name
+    assert get_protocol("settled") is SETTLED
 
 
 def test_settle_phase_decays_the_learning_rate_along_a_half_cosine():

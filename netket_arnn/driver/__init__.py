@@ -13,7 +13,17 @@ variables, re-build), :mod:`.options` (the option groups of ``anneal`` and the p
 serialisation), :mod:`.max_likelihood` (maximum-likelihood training on data).
 """
 
-from ..protocols import ADAPTIVE, NATURAL, PAPER, AnnealProtocol, Convergence, Retreat, get_protocol, protocol_names
+from ..protocols import (
+    ADAPTIVE,
+    NATURAL,
+    PAPER,
+    SETTLED,
+    AnnealProtocol,
+    Convergence,
+    Retreat,
+    get_protocol,
+    protocol_names,
+)
 from .annealing import AnnealInterrupted, ESSWarning, anneal
 from .callbacks import BetaSteps, PlateauStopping
 from .divergence import DivergenceError, RollbackWarning
@@ -31,6 +41,7 @@ __all__ = [
     "ADAPTIVE",
     "NATURAL",
     "PAPER",
+    "SETTLED",
     "AnnealProtocol",
     "BetaSteps",
     "Convergence",

@@ -209,6 +209,13 @@ class AnnealProtocol:
         shift_start: at every new β, move the parameters by the change of the model's physics
             start between the two β (:func:`netket_arnn.models.hooks.shift_to_beta`; models
             without a start are carried over unchanged).
+        extrapolate_start: at every new β from the third on, also move the parameters by this
+            multiple :math:`c \ge 0` of what training changed at the previous β,
+            :math:`\theta^{\rm start}_{k+1} = S_{k \to k+1}(\theta_k) + c\,(\theta_k -
+            \theta^{\rm start}_k)` with :math:`S` the shift (or the identity): a linear
+            extrapolation of the trained parameters along the grid, so that a β whose optimum
+            drifts the way the last one did starts nearer to it. The first β's change (its warm-up
+            from the start) is never carried. 0 (the default) turns it off.
         preconditioner: ``None`` or ``"sr"``: natural-gradient steps, with NetKet's ``SR`` and the
             dense Jacobian QGT for nets with fewer parameters than samples, else the same update
             through the sample kernel (:meth:`build_preconditioner`). Needs ``optimizer="sgd"``.
@@ -230,6 +237,7 @@ class AnnealProtocol:
     ramp_steps: int = 0
     physics_start: bool = False
     shift_start: bool = False
+    extrapolate_start: float = 0.0
     preconditioner: str | None = None
     diag_shift: float = 1e-4
     retreat: Retreat | None = None
@@ -269,6 +277,10 @@ class AnnealProtocol:
                 f"preconditioner='sr' takes natural-gradient steps: it needs optimizer='sgd', got {self.optimizer!r}"
             )
         object.__setattr__(self, "diag_shift", check_positive_real(self.diag_shift, "diag_shift"))
+        carry = check_real(self.extrapolate_start, "extrapolate_start")
+        if carry < 0:
+            raise ValueError(f"extrapolate_start must be >= 0, got {self.extrapolate_start!r}")
+        object.__setattr__(self, "extrapolate_start", carry)
         if self.retreat is not None and not isinstance(self.retreat, Retreat):
             raise TypeError(f"retreat must be a Retreat or None, got {type(self.retreat).__name__}")
 
@@ -352,6 +364,8 @@ class AnnealProtocol:
             text += f" + {self.settle_steps} settle steps"
         if self.ramp_steps:
             text += f", {self.ramp_steps}-step ramp"
+        if self.extrapolate_start:
+            text += f", x{self.extrapolate_start:g} the last β's change carried forward"
         if self.retreat is not None:
             text += f", restarting a β at x{self.retreat.factor:g} if f[q] rises"
         return text
@@ -379,6 +393,8 @@ class AnnealProtocol:
         d["min_steps"] = self._min
         if d["retreat"] is None:
             del d["retreat"]
+        if not d["extrapolate_start"]:
+            del d["extrapolate_start"]
         return d
 
     def replace(self, **changes) -> AnnealProtocol:

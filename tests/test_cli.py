@@ -123,6 +123,8 @@ def test_protocol_is_the_adaptive_default_with_single_values_changed(tmp_path, c
     assert windowed.convergence.window == 5 and windowed.settle_steps == na.driver.ADAPTIVE.settle_steps
     settled = anneal_command.protocol_of(parser.parse_args(["anneal", "--settle-steps", "300"]))
     assert settled.settle_steps == 300 and settled.max_steps == na.driver.ADAPTIVE.max_steps
+    carried = anneal_command.protocol_of(parser.parse_args(["anneal", "--protocol", "settled", "--extrapolate", "0.5"]))
+    assert carried.extrapolate_start == 0.5 and carried.settle_steps == na.driver.SETTLED.settle_steps
     # the run records the protocol it used, and uses it
     out = tmp_path / "p"
     argv = ["anneal", "--n", "6", "--models", "1p", "--betas", "0.5", "1.0", "--n-samples", "32"]

@@ -371,6 +371,104 @@ def test_resuming_mid_beta_does_not_start_or_shift_again(tmp_path):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
+class _Ends(nk.callbacks.AbstractCallback, mutable=True):
+    """The parameters at the first step and after the last step of every β."""
+
+    first: dict = struct.field(pytree_node=False, serialize=False)
+    last: dict = struct.field(pytree_node=False, serialize=False)
+
+    def __init__(self):
+        self.first, self.last = {}, {}
+
+    def on_step_start(self, step, log_data, driver):
+        self.first.setdefault(float(driver.beta), jax.tree.map(np.asarray, driver.state.parameters))
+
+    def on_step_end(self, step, log_data, driver):
+        self.last[float(driver.beta)] = jax.tree.map(np.asarray, driver.state.parameters)
+
+
+def _spin_glass_run(protocol, betas=(0.3, 0.6, 0.9, 1.2), **kwargs):
+    H = na.sherrington_kirkpatrick(6, seed=2)
+    model = na.models.SpinGlassARNN.from_hamiltonian(H, betas[0], k=1)
+    vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(H.hilbert), model, n_samples=32, seed=1, sampler_seed=2)
+    ends = _Ends()
+    callbacks = [ends, *kwargs.pop("callback", [])]
+    result = anneal(
+        H,
+        vs,
+        list(betas),
+        protocol=protocol,
+        estimates=FinalEstimates(n_samples=32, observables=()),
+        callback=callbacks,
+        show_progress=False,
+        **kwargs,
+    )
+    return result, ends, model
+
+
+@pytest.mark.parametrize("shift", [True, False])
+def test_extrapolated_start_carries_the_last_betas_change_forward(shift):
+    # θ_start(β_{k+1}) = S(θ_k) + c (θ_k - θ_start(β_k)) from the third β on; the first β's change
+    # (its warm-up) is never carried.
+    from netket_arnn.models.hooks import shift_to_beta
+
+    c = 0.7
+    p = AnnealProtocol(
+        learning_rate=1e-2, warmup_steps=3, max_steps=4, settle_steps=2, physics_start=True, shift_start=shift,
+        extrapolate_start=c,
+    )
+    betas = (0.3, 0.6, 0.9, 1.2)
+    _, ends, model = _spin_glass_run(p, betas)
+
+    def moved(params, k):
+        return shift_to_beta(model, dict(params), betas[k - 1], betas[k]) if shift else dict(params)
+
+    for name, value in moved(ends.last[0.3], 1).items():  # no carry from the first β
+        np.testing.assert_allclose(ends.first[0.6][name], value, rtol=1e-12, atol=1e-12)
+    for k in (2, 3):
+        b0, b1 = betas[k - 1], betas[k]
+        change = jax.tree.map(lambda e, s: e - s, ends.last[b0], ends.first[b0])
+        assert max(float(np.abs(x).max()) for x in jax.tree.leaves(change)) > 1e-4  # training moved them
+        for name, value in moved(ends.last[b0], k).items():
+            np.testing.assert_allclose(ends.first[b1][name], value + c * change[name], rtol=1e-10, atol=1e-12)
+
+
+def test_extrapolate_start_is_off_by_default_and_refuses_a_negative_factor():
+    assert AnnealProtocol().extrapolate_start == 0.0
+    assert "extrapolate_start" not in SETTLED.settings()  # runs stored before it existed resume
+    assert "extrapolate_start" in AnnealProtocol(extrapolate_start=0.5).settings()
+    assert AnnealProtocol(extrapolate_start=0.5).describe().endswith("x0.5 the last β's change carried forward")
+    with pytest.raises(ValueError, match="extrapolate_start"):
+        AnnealProtocol(extrapolate_start=-0.5)
+    with pytest.raises(ValueError, match="extrapolate_start"):
+        AnnealProtocol(extrapolate_start=float("nan"))
+
+
+@pytest.mark.parametrize("stop_after", [9 + 6 + 6, 9 + 6 + 6 + 3])  # at the end of the third β, inside the fourth
+def test_resuming_an_extrapolated_anneal_gives_the_uninterrupted_run(tmp_path, stop_after):
+    p = AnnealProtocol(
+        learning_rate=1e-2, warmup_steps=3, max_steps=4, settle_steps=2, physics_start=True, shift_start=True,
+        extrapolate_start=1.0,
+    )
+    betas = (0.3, 0.6, 0.9, 1.2, 1.5)  # a β after the interrupted one carries the restored start
+    full, _, _ = _spin_glass_run(p, betas)
+    count = [0]
+
+    def stop(step, log, driver):
+        count[0] += 1
+        if count[0] == stop_after + 1:
+            raise KeyboardInterrupt
+        return True
+
+    path = tmp_path / "x.mpack"
+    with pytest.raises(AnnealInterrupted):
+        _spin_glass_run(p, betas, callback=[stop], checkpointing=Checkpointing(path, every=3))
+    assert "beta_start" in load_checkpoint(path)
+    resumed, _, _ = _spin_glass_run(p, betas, checkpointing=Checkpointing(path, every=3, resume=True))
+    for x, y in zip(jax.tree.leaves(resumed.driver.state.parameters), jax.tree.leaves(full.driver.state.parameters)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
 # -- retreat: a β whose training raised f[q] restarts from where it began --------------------------
 def test_retreat_sees_a_rise_beyond_its_tolerance_only():
     rule = Retreat(window=4, tolerance=2.0, factor=0.1)

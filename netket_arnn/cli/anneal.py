@@ -147,6 +147,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         f"{_by_protocol('settle_steps')})",
     )
     g.add_argument(
+        "--extrapolate",
+        type=non_negative_float,
+        default=None,
+        metavar="FACTOR",
+        help="at every new β from the third on, also move the parameters by FACTOR times what training changed "
+        f"at the previous β (0: off; default: the protocol's, {_by_protocol('extrapolate_start')})",
+    )
+    g.add_argument(
         "--window",
         type=non_negative_int,
         default=None,
@@ -308,6 +316,8 @@ def protocol_of(args, net=None) -> AnnealProtocol:
         changes["warmup_steps"] = args.warmup_steps
     if args.settle_steps is not None:
         changes["settle_steps"] = args.settle_steps
+    if args.extrapolate is not None:
+        changes["extrapolate_start"] = args.extrapolate
     if args.lr is not None:
         changes["learning_rate"] = args.lr
     elif "learning_rate" in own:

@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import flax
 import jax
 import netket as nk
 import numpy as np
@@ -266,6 +267,8 @@ def anneal(
     checkpoint_every = None if checkpointing is None else checkpointing.every
 
     start, steps_done, elapsed, stop_state = 0, 0, 0.0, None
+    carry = 0.0 if protocol is None else protocol.extrapolate_start
+    beta_start = None  # the parameters the current β's training began from (for extrapolate_start)
     if checkpointing is not None and checkpointing.resume:
         saved = load_checkpoint(checkpoint)
         progress = saved["progress"]
@@ -274,6 +277,8 @@ def anneal(
         result.records = [AnnealRecord.from_dict(r) for r in json.loads(saved["records"])]
         start, steps_done = int(progress["index"]), int(progress["steps_done"])
         elapsed, stop_state = float(progress["elapsed"]), saved.get("callback") or None
+        if saved.get("beta_start") is not None:
+            beta_start = flax.serialization.from_state_dict(variational_state.parameters, saved["beta_start"])
     elif checkpoint is not None and os.path.exists(checkpoint):
         previous = load_checkpoint(checkpoint)
         if not previous["progress"].get("finished", False):
@@ -293,6 +298,7 @@ def anneal(
                 "progress": {"index": index, "steps_done": done, "elapsed": seconds, "finished": finished},
                 "callback": {} if stopper is None else callback_state(stopper),
                 "records": dumps([r.as_dict() for r in result.records]),
+                **({"beta_start": flax.serialization.to_state_dict(beta_start)} if beta_start is not None else {}),
                 "metadata": dumps(result.as_dict()["metadata"]),
                 "signature": dumps(signature),
             },
@@ -313,10 +319,19 @@ def anneal(
             fresh_run = k == 0 and not resumed_mid_beta
             if protocol is not None and protocol.physics_start and fresh_run and stage.trains:
                 variational_state.parameters = hooks.start_at(model, variational_state.parameters, beta)
-            if protocol is not None and protocol.shift_start and k > 0 and stage.trains and not resumed_mid_beta:
-                variational_state.parameters = hooks.shift_to_beta(
-                    model, variational_state.parameters, plan.betas[k - 1], beta
-                )
+            if protocol is not None and k > 0 and stage.trains and not resumed_mid_beta:
+                trained = variational_state.parameters
+                if protocol.shift_start:
+                    variational_state.parameters = hooks.shift_to_beta(model, trained, plan.betas[k - 1], beta)
+                if carry and k > 1:
+                    variational_state.parameters = jax.tree.map(
+                        lambda now, end, begin: now + carry * (end - begin),
+                        variational_state.parameters,
+                        trained,
+                        beta_start,
+                    )
+            if carry and stage.trains and not resumed_mid_beta:
+                beta_start = variational_state.parameters
             driver.beta = beta
             steps = 0
             if stage.trains:

@@ -406,6 +406,19 @@ def _spin_glass_run(protocol, betas=(0.3, 0.6, 0.9, 1.2), **kwargs):
     return result, ends, model
 
 
+def _carrying(factor, shift=True):
+    """A short protocol from the physics start that carries ``factor`` of each β's change forward."""
+    return AnnealProtocol(
+        learning_rate=1e-2,
+        warmup_steps=3,
+        max_steps=4,
+        settle_steps=2,
+        physics_start=True,
+        shift_start=shift,
+        extrapolate_start=factor,
+    )
+
+
 @pytest.mark.parametrize("shift", [True, False])
 def test_extrapolated_start_carries_the_last_betas_change_forward(shift):
     # θ_start(β_{k+1}) = S(θ_k) + c (θ_k - θ_start(β_k)) from the third β on; the first β's change
@@ -413,10 +426,7 @@ def test_extrapolated_start_carries_the_last_betas_change_forward(shift):
     from netket_arnn.models.hooks import shift_to_beta
 
     c = 0.7
-    p = AnnealProtocol(
-        learning_rate=1e-2, warmup_steps=3, max_steps=4, settle_steps=2, physics_start=True, shift_start=shift,
-        extrapolate_start=c,
-    )
+    p = _carrying(c, shift)
     betas = (0.3, 0.6, 0.9, 1.2)
     _, ends, model = _spin_glass_run(p, betas)
 
@@ -446,10 +456,7 @@ def test_extrapolate_start_is_off_by_default_and_refuses_a_negative_factor():
 
 @pytest.mark.parametrize("stop_after", [9 + 6 + 6, 9 + 6 + 6 + 3])  # at the end of the third β, inside the fourth
 def test_resuming_an_extrapolated_anneal_gives_the_uninterrupted_run(tmp_path, stop_after):
-    p = AnnealProtocol(
-        learning_rate=1e-2, warmup_steps=3, max_steps=4, settle_steps=2, physics_start=True, shift_start=True,
-        extrapolate_start=1.0,
-    )
+    p = _carrying(1.0)
     betas = (0.3, 0.6, 0.9, 1.2, 1.5)  # a β after the interrupted one carries the restored start
     full, _, _ = _spin_glass_run(p, betas)
     count = [0]

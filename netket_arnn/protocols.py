@@ -73,6 +73,7 @@ __all__ = [
     "ADAPTIVE",
     "NATURAL",
     "PAPER",
+    "PER_BETA_FIELDS",
     "SETTLED",
     "AnnealProtocol",
     "Convergence",
@@ -176,6 +177,54 @@ class Retreat:
 
 _OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD"}
 
+#: The fields :attr:`AnnealProtocol.beyond` may change from a β on: those read afresh at every β.
+#: (The optimizer, the preconditioner, the warm-up and the starts are the whole run's.)
+PER_BETA_FIELDS = ("learning_rate", "max_steps", "min_steps", "settle_steps", "final_factor", "extrapolate_start")
+_BETA_TOLERANCE = 1e-9  # grids are built by adding steps: β = 1.0 may arrive as 0.9999999999999999
+
+
+def _checked_beyond(protocol, beyond) -> tuple:
+    """``beyond`` as a tuple of ``(β, ((name, value), ...))`` in strictly increasing β (hashable, as the
+    protocol is), each change checked by building the protocol at its β; a results file's list of
+    ``{"beta": β, name: value}`` is read too."""
+    if isinstance(beyond, str | bytes) or not isinstance(beyond, Sequence):
+        raise TypeError(f"beyond must be a sequence of (beta, {{name: value}}) pairs, got {beyond!r}")
+    entries, merged = [], {}
+    for entry in beyond:
+        if isinstance(entry, dict):
+            values = dict(entry)
+            if "beta" not in values:
+                raise ValueError(f"an entry of beyond given as a mapping needs a 'beta' key, got {entry!r}")
+            start = values.pop("beta")
+        else:
+            try:
+                start, values = entry
+                values = dict(values)
+            except (TypeError, ValueError):
+                raise TypeError(f"an entry of beyond must be a (beta, {{name: value}}) pair, got {entry!r}") from None
+        start = check_positive_real(start, "the β of a change in beyond")
+        unknown = sorted(set(values) - set(PER_BETA_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"beyond may change only the per-β fields {', '.join(PER_BETA_FIELDS)}; got {', '.join(unknown)}"
+            )
+        if not values:
+            raise ValueError(f"the change of beyond at β = {start:g} changes nothing")
+        if entries and start <= entries[-1][0]:
+            raise ValueError(f"the β of beyond must increase: {start:g} after {entries[-1][0]:g}")
+        merged.update(values)
+        try:  # the protocol at this β is valid, or the error says where
+            AnnealProtocol(**{**_fields(protocol), "beyond": (), **merged})
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"beyond, from β = {start:g}: {error}") from None
+        entries.append((start, tuple(values.items())))
+    return tuple(entries)
+
+
+def _fields(protocol) -> dict:
+    """The init fields of ``protocol`` as they are (not converted to plain values)."""
+    return {f: getattr(protocol, f) for f in protocol.__dataclass_fields__ if not f.startswith("_")}
+
 
 @dataclass(frozen=True)
 class AnnealProtocol:
@@ -222,6 +271,11 @@ class AnnealProtocol:
         diag_shift: the ``SR`` diagonal shift (> 0), added to :math:`S`.
         retreat: the rule that restarts a β whose training has raised :math:`f[q]` above where
             the β began, at a lower learning rate (:class:`Retreat`), or ``None``.
+        beyond: changes of the per-β fields (:data:`PER_BETA_FIELDS`) from a β on, as pairs
+            ``(beta, {name: value})`` in increasing β (made by :meth:`beyond_beta`): at every β
+            of the grid the protocol is :meth:`at` that β, the base fields with the changes of
+            every pair whose β it has reached. E.g. a higher learning rate in a spin glass's
+            low-temperature phase, where the optimum drifts faster with β than above it.
     """
 
     name: str = "custom"
@@ -241,6 +295,7 @@ class AnnealProtocol:
     preconditioner: str | None = None
     diag_shift: float = 1e-4
     retreat: Retreat | None = None
+    beyond: tuple = ()
     #: set by __post_init__: the resolved fewest steps of the search phase
     _min: int = field(default=0, init=False, repr=False, compare=False)
 
@@ -283,15 +338,46 @@ class AnnealProtocol:
         object.__setattr__(self, "extrapolate_start", carry)
         if self.retreat is not None and not isinstance(self.retreat, Retreat):
             raise TypeError(f"retreat must be a Retreat or None, got {type(self.retreat).__name__}")
+        object.__setattr__(self, "beyond", _checked_beyond(self, self.beyond))
+
+    # -- changes along the grid ---------------------------------------------------------------
+    def beyond_beta(self, beta: float, **changes) -> AnnealProtocol:
+        """A copy whose per-β fields take the values ``changes`` from ``beta`` on (after the changes
+        already set, at a larger β than theirs), e.g.
+        ``SETTLED.beyond_beta(1.0, learning_rate=3e-3, extrapolate_start=1.0)``."""
+        return self.replace(beyond=(*self.beyond, (beta, changes)))
+
+    def at(self, beta: float) -> AnnealProtocol:
+        """The protocol that trains at inverse temperature ``beta``: the base fields with the changes
+        of :attr:`beyond` whose β is <= ``beta`` (and no further changes), or the protocol itself."""
+        changes = {}
+        for start, values in self.beyond:
+            if start <= float(beta) + _BETA_TOLERANCE:
+                changes.update(dict(values))
+        if not changes and not self.beyond:
+            return self
+        return self.replace(beyond=(), **changes)
+
+    @property
+    def extrapolates(self) -> bool:
+        """Whether ``extrapolate_start`` is on at some β (so the start of every β must be kept)."""
+        return bool(self.extrapolate_start) or any(dict(values).get("extrapolate_start") for _, values in self.beyond)
 
     # -- the plan -----------------------------------------------------------------------------
-    def max_steps_at(self, index: int) -> int:
-        """Most steps at the ``index``-th β: search (the warm-up at the first) and settle."""
-        return self.max_steps + self.settle_steps + (self.warmup_steps if index == 0 else 0)
+    def max_steps_at(self, index: int, beta: float | None = None) -> int:
+        """Most steps at the ``index``-th β (of value ``beta``, where :attr:`beyond` changes the steps):
+        search (the warm-up at the first) and settle."""
+        here = self if beta is None else self.at(beta)
+        return here.max_steps + here.settle_steps + (self.warmup_steps if index == 0 else 0)
 
-    def max_total_steps(self, n_betas: int) -> int:
-        """Most steps of a run over ``n_betas`` β values (the budget the protocol may spend)."""
-        return self.warmup_steps + n_betas * (self.max_steps + self.settle_steps)
+    def max_total_steps(self, betas: int | Sequence[float] | np.ndarray) -> int:
+        """Most steps of a run over the grid ``betas`` (or over that many β values, where no change of
+        :attr:`beyond` touches the steps): the budget the protocol may spend."""
+        if np.ndim(betas) == 1:
+            return sum(self.max_steps_at(k, float(b)) for k, b in enumerate(betas))
+        if any({"max_steps", "settle_steps"} & set(dict(values)) for _, values in self.beyond):
+            raise ValueError(f"protocol {self.name!r} changes its steps from a β on: pass the β grid, not its length")
+        return self.warmup_steps + check_non_negative_int(betas, "betas") * (self.max_steps + self.settle_steps)
 
     def ramp_factor(self, step: int) -> float:
         """The factor on :attr:`learning_rate` at step ``step`` (from 0) of the first β's search phase."""
@@ -368,6 +454,8 @@ class AnnealProtocol:
             text += f", x{self.extrapolate_start:g} the last β's change carried forward"
         if self.retreat is not None:
             text += f", restarting a β at x{self.retreat.factor:g} if f[q] rises"
+        for start, values in self.beyond:
+            text += f"; from β = {start:g}: " + ", ".join(f"{name} {value:g}" for name, value in values)
         return text
 
     def build_optimizer(self):
@@ -378,13 +466,16 @@ class AnnealProtocol:
         factory = {"adam": optax.adam, "sgd": optax.sgd}[self.optimizer]
         return optax.inject_hyperparams(factory)(learning_rate=self.learning_rate)
 
-    def steps_callback(self, index: int):
+    def steps_callback(self, index: int, beta: float | None = None):
         """The :class:`~netket_arnn.driver.BetaSteps` callback that runs the two phases at the ``index``-th β
-        (a fresh one per β)."""
+        (of value ``beta``, where :attr:`beyond` changes the fields; a fresh one per β)."""
         from .driver.callbacks import BetaSteps
 
+        here = self if beta is None else self.at(beta)
         extra = self.warmup_steps if index == 0 else 0
-        return BetaSteps(self, self._min + extra, self.max_steps + extra, ramp=index == 0)
+        # the optimizer is built once at the base rate: a β's own rate is a factor on its updates
+        rate = here.learning_rate / self.learning_rate
+        return BetaSteps(here, here._min + extra, here.max_steps + extra, ramp=index == 0, rate=rate)
 
     def settings(self) -> dict:
         """The protocol as plain values (results files, checkpoint signatures); ``retreat`` only where
@@ -395,6 +486,10 @@ class AnnealProtocol:
             del d["retreat"]
         if not d["extrapolate_start"]:
             del d["extrapolate_start"]
+        if self.beyond:
+            d["beyond"] = [{"beta": start, **dict(values)} for start, values in self.beyond]
+        else:
+            del d["beyond"]
         return d
 
     def replace(self, **changes) -> AnnealProtocol:
@@ -404,6 +499,7 @@ class AnnealProtocol:
             d["convergence"] = self.convergence
         if isinstance(d.get("retreat"), dict):
             d["retreat"] = self.retreat
+        d["beyond"] = self.beyond
         d.update(changes)
         return AnnealProtocol(**d)
 

@@ -125,6 +125,20 @@ def test_protocol_is_the_adaptive_default_with_single_values_changed(tmp_path, c
     assert settled.settle_steps == 300 and settled.max_steps == na.driver.ADAPTIVE.max_steps
     carried = anneal_command.protocol_of(parser.parse_args(["anneal", "--protocol", "settled", "--extrapolate", "0.5"]))
     assert carried.extrapolate_start == 0.5 and carried.settle_steps == na.driver.SETTLED.settle_steps
+    later = ["anneal", "--protocol", "settled", "--beyond", "1.0", "learning_rate=3e-3", "extrapolate_start=1"]
+    later = anneal_command.protocol_of(parser.parse_args([*later, "--beyond", "1.5", "max_steps=40"]))
+    assert later.at(0.95) == na.driver.SETTLED.replace(name=later.name)
+    assert (later.at(1.2).learning_rate, later.at(1.2).extrapolate_start, later.at(1.2).max_steps) == (3e-3, 1.0, 27)
+    assert later.at(1.5).max_steps == 40 and later.at(1.5).learning_rate == 3e-3
+    for words, message in [
+        (["1.0"], "needs BETA NAME=VALUE"),
+        (["1.0", "optimizer=sgd"], "not one of the per-β fields"),
+        (["1.0", "max_steps=2.5"], "max_steps must be an integer"),
+        (["-1", "max_steps=2"], "BETA"),
+        (["1.0", "min_steps=500"], "min_steps"),
+    ]:
+        with pytest.raises(SystemExit, match=message):
+            anneal_command.protocol_of(parser.parse_args(["anneal", "--protocol", "settled", "--beyond", *words]))
     # the run records the protocol it used, and uses it
     out = tmp_path / "p"
     argv = ["anneal", "--n", "6", "--models", "1p", "--betas", "0.5", "1.0", "--n-samples", "32"]
@@ -136,6 +150,13 @@ def test_protocol_is_the_adaptive_default_with_single_values_changed(tmp_path, c
     assert data["runs"]["1p"]["metadata"]["protocol"]["name"] == "adaptive (modified)"
     steps = [r["steps"] for r in data["runs"]["1p"]["records"]]
     assert steps == [1 + 4 + used.settle_steps, 4 + used.settle_steps]  # window 20 > 4 steps: never converged
+    # a change from a β on reaches the run
+    out = tmp_path / "q"
+    assert _main([*argv, "--beyond", "1.0", "max_steps=2", "--out", str(out)], capsys)[0] == 0
+    data = json.loads((out / "anneal.json").read_text())
+    steps = [r["steps"] for r in data["runs"]["1p"]["records"]]
+    assert steps == [1 + 4 + used.settle_steps, 2 + used.settle_steps]
+    assert data["protocol"]["beyond"] == [{"beta": 1.0, "max_steps": 2}]
 
 
 def test_nets_train_with_their_own_settings_under_the_adaptive_protocol_only():

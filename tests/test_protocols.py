@@ -98,6 +98,8 @@ def test_protocols_spend_at_most_a_tenth_of_the_papers_samples(protocol):
     n_betas = len(na.driver.beta_grid(0.1, 2.0, 0.05))
     assert protocol.n_samples == PAPER.n_samples
     assert protocol.max_total_steps(n_betas) * 10 <= PAPER.max_total_steps(n_betas)
+    grid = na.driver.beta_grid(0.1, 2.0, 0.05)
+    assert protocol.max_total_steps(grid) == protocol.max_total_steps(n_betas)
 
 
 def test_settled_protocol_spends_the_adaptive_budget_at_every_beta_mostly_decaying():
@@ -472,6 +474,98 @@ def test_resuming_an_extrapolated_anneal_gives_the_uninterrupted_run(tmp_path, s
         _spin_glass_run(p, betas, callback=[stop], checkpointing=Checkpointing(path, every=3))
     assert "beta_start" in load_checkpoint(path)
     resumed, _, _ = _spin_glass_run(p, betas, checkpointing=Checkpointing(path, every=3, resume=True))
+    for x, y in zip(jax.tree.leaves(resumed.driver.state.parameters), jax.tree.leaves(full.driver.state.parameters)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+# -- beyond: per-β fields that change from a β on ------------------------------------------------
+def test_beyond_changes_the_rate_and_steps_from_its_beta_on():
+    H = na.curie_weiss(6)
+    base = AnnealProtocol(learning_rate=1e-2, warmup_steps=3, max_steps=4, settle_steps=5, final_factor=0.2)
+    p = base.beyond_beta(0.6, learning_rate=3e-2, max_steps=2, settle_steps=3)
+    result, rec = _anneal(H, p)
+    assert [r.steps for r in result] == [3 + 4 + 5, 2 + 3, 2 + 3]
+    assert p.max_total_steps((0.3, 0.6, 0.9)) == sum(r.steps for r in result)
+    late = p.at(0.6)
+    expected = [1.0] * 7 + [base.learning_rate_factor(s) for s in range(5)]
+    expected += 2 * ([3.0] * 2 + [3.0 * late.learning_rate_factor(s) for s in range(3)])  # factors on the base rate
+    np.testing.assert_allclose(rec.factors, expected, rtol=1e-12)
+    assert result.metadata["protocol"]["beyond"] == [
+        {"beta": 0.6, "learning_rate": 3e-2, "max_steps": 2, "settle_steps": 3}
+    ]
+
+
+def test_beyond_is_read_at_each_beta_and_checked_when_made():
+    p = SETTLED.beyond_beta(1.0, learning_rate=3e-3).beyond_beta(1.5, extrapolate_start=1.0)
+    assert p.at(0.95) == SETTLED and p.at(0.95).beyond == ()
+    assert p.at(1.0 - 1e-12).learning_rate == 3e-3  # a grid's 0.9999999999999999 is β = 1
+    assert (p.at(1.2).learning_rate, p.at(1.2).extrapolate_start) == (3e-3, 0.0)
+    assert (p.at(2.0).learning_rate, p.at(2.0).extrapolate_start) == (3e-3, 1.0)
+    assert p.beyond_beta(1.8, learning_rate=1e-2).at(2.0).learning_rate == 1e-2  # the latest change wins
+    assert p.extrapolates and not SETTLED.beyond_beta(1.0, learning_rate=3e-3).extrapolates
+    assert SETTLED.at(1.0) is SETTLED and "beyond" not in SETTLED.settings()  # runs stored before it resume
+    assert SETTLED.replace(beyond=p.settings()["beyond"]) == p  # a results file's form reads back
+    assert hash(p) == hash(SETTLED.replace(beyond=p.settings()["beyond"]))
+    assert p.replace(name="renamed").beyond == p.beyond and p.at(1.2).name == p.name
+    assert p.describe().endswith("; from β = 1: learning_rate 0.003; from β = 1.5: extrapolate_start 1")
+    grid = na.driver.beta_grid(0.1, 2.0, 0.05)
+    assert p.max_total_steps(grid) == SETTLED.max_total_steps(len(grid))
+    steps = SETTLED.beyond_beta(1.0, max_steps=60)
+    assert steps.max_total_steps(grid) == 300 + 18 * (27 + 80) + 21 * (60 + 80)
+    with pytest.raises(ValueError, match="pass the β grid"):
+        steps.max_total_steps(len(grid))
+    bad = [
+        ((1.0, {"optimizer": "sgd"}), "only the per-β fields"),
+        ((1.0, {"learning_rate": -1.0}), r"from β = 1: learning_rate must be > 0"),
+        ((1.0, {"max_steps": 5, "min_steps": 9}), r"from β = 1: min_steps \(9\) must be <= max_steps"),
+        ((0.0, {"max_steps": 3}), "must be > 0"),
+        ((1.0, {}), "changes nothing"),
+    ]
+    for entry, message in bad:
+        with pytest.raises(ValueError, match=message):
+            SETTLED.replace(beyond=[entry])
+    with pytest.raises(ValueError, match="must increase"):
+        SETTLED.beyond_beta(1.0, max_steps=3).beyond_beta(0.5, max_steps=4)
+    with pytest.raises(TypeError, match="beyond must be a sequence"):
+        SETTLED.replace(beyond="1.0")
+
+
+def test_extrapolation_switched_on_from_a_beta_carries_the_change_of_the_beta_before():
+    # The start of a β before the switch must be kept although nothing is carried there.
+    from netket_arnn.models.hooks import shift_to_beta
+
+    c = 0.7
+    p = _carrying(0.0).beyond_beta(0.9, extrapolate_start=c)
+    betas = (0.3, 0.6, 0.9, 1.2)
+    _, ends, model = _spin_glass_run(p, betas)
+    for name, value in shift_to_beta(model, dict(ends.last[0.3]), 0.3, 0.6).items():  # not carried before 0.9
+        np.testing.assert_allclose(ends.first[0.6][name], value, rtol=1e-12, atol=1e-12)
+    for k in (2, 3):
+        b0, b1 = betas[k - 1], betas[k]
+        change = jax.tree.map(lambda e, s: e - s, ends.last[b0], ends.first[b0])
+        for name, value in shift_to_beta(model, dict(ends.last[b0]), b0, b1).items():
+            np.testing.assert_allclose(ends.first[b1][name], value + c * change[name], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("stop_after", [9 + 6 + 6 + 3, 9 + 6 + 6 + 8 + 2])  # inside the fourth β, inside the fifth
+def test_resuming_past_a_change_of_beyond_gives_the_uninterrupted_run(tmp_path, stop_after):
+    p = _carrying(0.0).beyond_beta(1.2, extrapolate_start=1.0, learning_rate=3e-2, max_steps=6)
+    betas = (0.3, 0.6, 0.9, 1.2, 1.5)
+    full, _, _ = _spin_glass_run(p, betas)
+    assert [r.steps for r in full] == [9, 6, 6, 8, 8]
+    count = [0]
+
+    def stop(step, log, driver):
+        count[0] += 1
+        if count[0] == stop_after + 1:
+            raise KeyboardInterrupt
+        return True
+
+    path = tmp_path / "x.mpack"
+    with pytest.raises(AnnealInterrupted):
+        _spin_glass_run(p, betas, callback=[stop], checkpointing=Checkpointing(path, every=3))
+    resumed, _, _ = _spin_glass_run(p, betas, checkpointing=Checkpointing(path, every=3, resume=True))
+    assert [r.steps for r in resumed] == [9, 6, 6, 8, 8]
     for x, y in zip(jax.tree.leaves(resumed.driver.state.parameters), jax.tree.leaves(full.driver.state.parameters)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 

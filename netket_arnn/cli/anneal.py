@@ -37,7 +37,7 @@ import zlib
 
 from .. import registry
 from .._provenance import provenance
-from ..protocols import ADAPTIVE, AnnealProtocol, Convergence, Retreat, get_protocol, protocol_names
+from ..protocols import ADAPTIVE, PER_BETA_FIELDS, AnnealProtocol, Convergence, Retreat, get_protocol, protocol_names
 from ._args import (
     HelpFormatter,
     add_plugin_argument,
@@ -153,6 +153,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="FACTOR",
         help="at every new β from the third on, also move the parameters by FACTOR times what training changed "
         f"at the previous β (0: off; default: the protocol's, {_by_protocol('extrapolate_start')})",
+    )
+    g.add_argument(
+        "--beyond",
+        nargs="+",
+        action="append",
+        default=None,
+        metavar=("BETA", "NAME=VALUE"),
+        help="from β = BETA on, give per-β fields of the protocol other values, e.g. --beyond 1.0 "
+        "learning_rate=3e-3 extrapolate_start=1 (fields: " + ", ".join(PER_BETA_FIELDS) + "; repeat the "
+        "option for more β, in increasing order; the options above change the values below the first BETA)",
     )
     g.add_argument(
         "--window",
@@ -332,12 +342,40 @@ def protocol_of(args, net=None) -> AnnealProtocol:
     if args.window is not None:
         changes["convergence"] = None if args.window == 0 else Convergence(window=args.window)
         changes["min_steps"] = None
+    if args.beyond:
+        changes["beyond"] = (*base.beyond, *(_beyond_of(words) for words in args.beyond))
     if not changes:
         return base
     try:
         return base.replace(name=f"{base.name} (modified)", **changes)
     except ValueError as error:
         raise SystemExit(f"netket-arnn anneal: error: --protocol {base.name} with these options: {error}") from None
+
+
+def _beyond_of(words: list[str]) -> tuple[float, dict]:
+    """One ``--beyond BETA NAME=VALUE ...`` as a ``(β, changes)`` pair of :attr:`AnnealProtocol.beyond`."""
+    usage = "netket-arnn anneal: error: --beyond needs BETA NAME=VALUE [NAME=VALUE ...]"
+    if len(words) < 2:
+        raise SystemExit(f"{usage}, got {' '.join(words)!r}")
+    try:
+        beta = positive_float(words[0])
+    except Exception as error:
+        raise SystemExit(f"{usage}: BETA {words[0]!r}: {error}") from None
+    changes = {}
+    for word in words[1:]:
+        name, sep, value = word.partition("=")
+        if not sep:
+            raise SystemExit(f"{usage}, got {word!r}")
+        if name not in PER_BETA_FIELDS:
+            raise SystemExit(f"{usage}: {name!r} is not one of the per-β fields {', '.join(PER_BETA_FIELDS)}")
+        kind = int if name in ("max_steps", "min_steps", "settle_steps") else float
+        try:
+            changes[name] = kind(value)
+        except ValueError:
+            raise SystemExit(
+                f"{usage}: {name} must be {'an integer' if kind is int else 'a number'}, got {value!r}"
+            ) from None
+    return beta, changes
 
 
 def preconditioner_settings(args, protocol: AnnealProtocol) -> dict | None:

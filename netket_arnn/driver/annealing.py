@@ -267,7 +267,7 @@ def anneal(
     checkpoint_every = None if checkpointing is None else checkpointing.every
 
     start, steps_done, elapsed, stop_state = 0, 0, 0.0, None
-    carry = 0.0 if protocol is None else protocol.extrapolate_start
+    keep_start = protocol is not None and protocol.extrapolates
     beta_start = None  # the parameters the current β's training began from (for extrapolate_start)
     if checkpointing is not None and checkpointing.resume:
         saved = load_checkpoint(checkpoint)
@@ -323,26 +323,29 @@ def anneal(
                 trained = variational_state.parameters
                 if protocol.shift_start:
                     variational_state.parameters = hooks.shift_to_beta(model, trained, plan.betas[k - 1], beta)
+                carry = protocol.at(beta).extrapolate_start
                 if carry and k > 1:
                     variational_state.parameters = jax.tree.map(
-                        lambda now, end, begin: now + carry * (end - begin),
+                        lambda now, end, begin, c=carry: now + c * (end - begin),
                         variational_state.parameters,
                         trained,
                         beta_start,
                     )
-            if carry and stage.trains and not resumed_mid_beta:
+            if keep_start and stage.trains and not resumed_mid_beta:
                 beta_start = variational_state.parameters
             driver.beta = beta
             steps = 0
             if stage.trains:
                 if protocol is not None:
-                    stopper = protocol.steps_callback(k)
+                    stopper = protocol.steps_callback(k, beta)
                 else:
                     stopper = None if early_stopping is None else fresh_copy(early_stopping)
                 if stopper is not None and k == start and stop_state:
                     stopper = restore_callback_state(stopper, stop_state)
                 first = driver.step_count - (steps_done if k == start else 0)
-                n_iter = plan.steps_at(k) - (steps_done if k == start else 0)
+                n_iter = (plan.steps_at(k) if protocol is None else protocol.max_steps_at(k, beta)) - (
+                    steps_done if k == start else 0
+                )
                 watcher = _Watcher(
                     lambda k=k, first=first, clock=clock, stopper=stopper: save(
                         k, driver.step_count - first, time.perf_counter() - clock, stopper

@@ -108,7 +108,8 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
     """Runs the search and settle phases of one β (made by :meth:`AnnealProtocol.steps_callback`).
 
     Before every step it sets the driver's ``learning_rate_factor`` (the phase's factor times
-    :meth:`AnnealProtocol.step_scale`, times the :class:`~netket_arnn.driver.Retreat`'s factor once the
+    :meth:`AnnealProtocol.step_scale` and ``rate``, the β's learning rate over the one the optimizer
+    was built with (:attr:`AnnealProtocol.beyond`), times the :class:`~netket_arnn.driver.Retreat`'s factor once the
     β has restarted); it ends the run (before the next step, so every counted step was applied)
     once the settle phase is done. With a retreat rule it keeps the parameters and optimizer state
     the β began with (JAX arrays are immutable: references, not copies) and puts them back on a
@@ -120,6 +121,7 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
     min_steps: int = struct.field(pytree_node=False)
     max_steps: int = struct.field(pytree_node=False)
     ramp: bool = struct.field(pytree_node=False)
+    rate: float = struct.field(pytree_node=False)
     _values: list = struct.field(pytree_node=False, serialize=False)
     _searched: int = struct.field(pytree_node=False, serialize=False)
     _settled: int = struct.field(pytree_node=False, serialize=False)
@@ -128,8 +130,9 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
     _start_f: tuple | None = struct.field(pytree_node=False, serialize=False)
     _retreated_at: int = struct.field(pytree_node=False, serialize=False)
 
-    def __init__(self, protocol, min_steps: int, max_steps: int, ramp: bool = False):
+    def __init__(self, protocol, min_steps: int, max_steps: int, ramp: bool = False, rate: float = 1.0):
         self.protocol, self.min_steps, self.max_steps, self.ramp = protocol, min_steps, max_steps, bool(ramp)
+        self.rate = float(rate)
         self._values, self._searched, self._settled = [], 0, -1
         self._start, self._saved_start, self._start_f, self._retreated_at = None, None, None, -1
 
@@ -169,7 +172,9 @@ class BetaSteps(nk.callbacks.AbstractCallback, mutable=True):
             factor = self.protocol.ramp_factor(self._searched) if self.ramp else 1.0
         if self._retreated_at >= 0:
             factor *= self.protocol.retreat.factor
-        driver.learning_rate_factor = factor * self.protocol.step_scale(driver.beta, driver.state.hilbert.size)
+        driver.learning_rate_factor = (
+            factor * self.rate * self.protocol.step_scale(driver.beta, driver.state.hilbert.size)
+        )
 
     def on_step_end(self, step, log_data, driver):
         if self._settled >= 0:

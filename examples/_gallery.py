@@ -95,9 +95,9 @@ PAPER_PROTOCOL = Protocol(betas=PAPER_BETAS, training=na.driver.PAPER, n_samples
 
 
 def paper_size_protocol(betas: tuple = PAPER_BETAS, training=None) -> Protocol:
-    """The ``--paper-size`` mode: a training protocol of the package (default ``na.driver.SETTLED``) with
+    """The ``--paper-size`` mode: a training protocol of the package (default ``na.driver.TRACKING``) with
     the paper's batch of 2000 on ``betas`` (default the paper's grid), final estimates from 40,000 samples."""
-    training = na.driver.SETTLED if training is None else training
+    training = na.driver.TRACKING if training is None else training
     return Protocol(betas=tuple(betas), training=training, n_samples=2000, n_final_samples=40000)
 
 

@@ -47,8 +47,9 @@ interrupted script, run again, continues where it stopped):
   with seeds 1 … 10: days on a CPU, meant for a GPU.
 - ``--paper-size``: panel A only, at the paper's sizes on its instances N = 100 seeds 1, 2, 3
   and N = 200 seed 1, with SK_RS, SK_1RSB, SK_2RSB, 1L and MADE_23 trained with the package's
-  ``settled`` protocol (``na.driver.SETTLED``: a tenth of the paper's steps, 27 at the full
-  learning rate and 80 along a decay at every β, see the training guide), batch 2000, the
+  ``tracking`` protocol (``na.driver.TRACKING``: a tenth of the paper's steps, 27 at the full
+  learning rate and 80 along a decay at every β, from β = 1 on at three times the rate and
+  starting each β from the previous one's trend, see the training guide), batch 2000, the
   paper's grid β = 0.1 … 2.0 step 0.05, 40,000 final samples, beside the paper's runs on the
   same instances: hours, meant for a GPU.
 
@@ -123,7 +124,7 @@ MODES = {
         exact={24: tuple(range(1, 11))},
         nets=NETS,
     ),
-    # Panel A at the paper's sizes with the settled protocol (na.driver.SETTLED); no
+    # Panel A at the paper's sizes with the tracking protocol (na.driver.TRACKING); no
     # panel B (its N = 24 is no paper size).
     "paper_size": dict(
         protocol=gallery.paper_size_protocol(),

@@ -154,8 +154,8 @@ def test_figure_titles_name_the_protocol_each_mode_runs(monkeypatch):
     assert gallery.PAPER_CITATION in credit
     assert "Adam 1e-3 → 1e-4" in gallery.describe_mode("quick", fixed, lr="1e-3 → 1e-4")
 
-    settled = gallery.paper_size_protocol(betas=(0.5,))
-    lines = gallery.describe_mode("paper_size", settled).split("\n")
+    tracking = gallery.paper_size_protocol(betas=(0.5,))
+    lines = gallery.describe_mode("paper_size", tracking).split("\n")
     assert lines[0] == "paper_size mode: β = 0.5 … 0.5 one β, batch 2000, 40000 final samples"
-    assert lines[1] == f"protocol 'settled': {na.driver.SETTLED.describe()}"
+    assert lines[1] == f"protocol 'tracking': {na.driver.TRACKING.describe()}"
     assert len(lines) == 3

@@ -20,6 +20,7 @@ from netket_arnn.protocols import (
     ADAPTIVE,
     PAPER,
     SETTLED,
+    TRACKING,
     AnnealProtocol,
     Convergence,
     Retreat,
@@ -93,7 +94,7 @@ def test_paper_protocol_is_the_papers_plan():
     assert [PAPER.learning_rate_factor(s) for s in (0, 10)] == [1.0, 1.0]
 
 
-@pytest.mark.parametrize("protocol", [ADAPTIVE, SETTLED], ids=lambda p: p.name)
+@pytest.mark.parametrize("protocol", [ADAPTIVE, SETTLED, TRACKING], ids=lambda p: p.name)
 def test_protocols_spend_at_most_a_tenth_of_the_papers_samples(protocol):
     n_betas = len(na.driver.beta_grid(0.1, 2.0, 0.05))
     assert protocol.n_samples == PAPER.n_samples
@@ -110,6 +111,16 @@ def test_settled_protocol_spends_the_adaptive_budget_at_every_beta_mostly_decayi
     for name in ("learning_rate", "warmup_steps", "final_factor", "n_samples", "physics_start", "shift_start"):
         assert getattr(SETTLED, name) == getattr(ADAPTIVE, name), name
     assert get_protocol("settled") is SETTLED
+
+
+def test_tracking_protocol_is_settled_up_to_beta_1_then_faster_and_extrapolating():
+    for beta in (0.1, 0.5, 0.95):
+        assert TRACKING.at(beta) == SETTLED.replace(name="tracking")
+    for beta in (1.0, 1.5, 2.0):
+        assert TRACKING.at(beta) == SETTLED.replace(name="tracking", learning_rate=3e-3, extrapolate_start=1.0)
+    grid = na.driver.beta_grid(0.1, 2.0, 0.05)
+    assert TRACKING.max_total_steps(grid) == SETTLED.max_total_steps(grid)
+    assert get_protocol("tracking") is TRACKING and "tracking" in protocol_names()
 
 
 def test_settle_phase_decays_the_learning_rate_along_a_half_cosine():

@@ -218,16 +218,11 @@ def _checked_beyond(protocol, beyond) -> tuple:
             raise ValueError(f"the β of beyond must increase: {start:g} after {entries[-1][0]:g}")
         merged.update(values)
         try:  # the protocol at this β is valid, or the error says where
-            AnnealProtocol(**{**_fields(protocol), "beyond": (), **merged})
+            protocol.replace(beyond=(), **merged)
         except (TypeError, ValueError) as error:
             raise type(error)(f"beyond, from β = {start:g}: {error}") from None
         entries.append((start, tuple(values.items())))
     return tuple(entries)
-
-
-def _fields(protocol) -> dict:
-    """The init fields of ``protocol`` as they are (not converted to plain values)."""
-    return {f: getattr(protocol, f) for f in protocol.__dataclass_fields__ if not f.startswith("_")}
 
 
 @dataclass(frozen=True)
@@ -354,12 +349,12 @@ class AnnealProtocol:
     def at(self, beta: float) -> AnnealProtocol:
         """The protocol that trains at inverse temperature ``beta``: the base fields with the changes
         of :attr:`beyond` whose β is <= ``beta`` (and no further changes), or the protocol itself."""
+        if not self.beyond:
+            return self
         changes = {}
         for start, values in self.beyond:
             if start <= float(beta) + _BETA_TOLERANCE:
                 changes.update(dict(values))
-        if not changes and not self.beyond:
-            return self
         return self.replace(beyond=(), **changes)
 
     @property

@@ -471,7 +471,15 @@ def test_extrapolate_start_is_off_by_default_and_refuses_a_negative_factor():
 def test_resuming_an_extrapolated_anneal_gives_the_uninterrupted_run(tmp_path, stop_after):
     p = _carrying(1.0)
     betas = (0.3, 0.6, 0.9, 1.2, 1.5)  # a β after the interrupted one carries the restored start
-    full, _, _ = _spin_glass_run(p, betas)
+    full, resumed, interrupted = _interrupted_and_resumed(p, betas, stop_after, tmp_path)
+    assert "beta_start" in interrupted
+    _assert_same_parameters(resumed, full)
+
+
+def _interrupted_and_resumed(protocol, betas, stop_after, tmp_path):
+    """The uninterrupted run, and the run interrupted after ``stop_after`` steps (checkpoints every 3)
+    then resumed; with the checkpoint's path."""
+    full, _, _ = _spin_glass_run(protocol, betas)
     count = [0]
 
     def stop(step, log, driver):
@@ -482,10 +490,14 @@ def test_resuming_an_extrapolated_anneal_gives_the_uninterrupted_run(tmp_path, s
 
     path = tmp_path / "x.mpack"
     with pytest.raises(AnnealInterrupted):
-        _spin_glass_run(p, betas, callback=[stop], checkpointing=Checkpointing(path, every=3))
-    assert "beta_start" in load_checkpoint(path)
-    resumed, _, _ = _spin_glass_run(p, betas, checkpointing=Checkpointing(path, every=3, resume=True))
-    for x, y in zip(jax.tree.leaves(resumed.driver.state.parameters), jax.tree.leaves(full.driver.state.parameters)):
+        _spin_glass_run(protocol, betas, callback=[stop], checkpointing=Checkpointing(path, every=3))
+    interrupted = load_checkpoint(path)
+    resumed, _, _ = _spin_glass_run(protocol, betas, checkpointing=Checkpointing(path, every=3, resume=True))
+    return full, resumed, interrupted
+
+
+def _assert_same_parameters(a, b):
+    for x, y in zip(jax.tree.leaves(a.driver.state.parameters), jax.tree.leaves(b.driver.state.parameters)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
@@ -562,23 +574,10 @@ def test_extrapolation_switched_on_from_a_beta_carries_the_change_of_the_beta_be
 def test_resuming_past_a_change_of_beyond_gives_the_uninterrupted_run(tmp_path, stop_after):
     p = _carrying(0.0).beyond_beta(1.2, extrapolate_start=1.0, learning_rate=3e-2, max_steps=6)
     betas = (0.3, 0.6, 0.9, 1.2, 1.5)
-    full, _, _ = _spin_glass_run(p, betas)
+    full, resumed, _ = _interrupted_and_resumed(p, betas, stop_after, tmp_path)
     assert [r.steps for r in full] == [9, 6, 6, 8, 8]
-    count = [0]
-
-    def stop(step, log, driver):
-        count[0] += 1
-        if count[0] == stop_after + 1:
-            raise KeyboardInterrupt
-        return True
-
-    path = tmp_path / "x.mpack"
-    with pytest.raises(AnnealInterrupted):
-        _spin_glass_run(p, betas, callback=[stop], checkpointing=Checkpointing(path, every=3))
-    resumed, _, _ = _spin_glass_run(p, betas, checkpointing=Checkpointing(path, every=3, resume=True))
     assert [r.steps for r in resumed] == [9, 6, 6, 8, 8]
-    for x, y in zip(jax.tree.leaves(resumed.driver.state.parameters), jax.tree.leaves(full.driver.state.parameters)):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    _assert_same_parameters(resumed, full)
 
 
 # -- retreat: a β whose training raised f[q] restarts from where it began --------------------------

@@ -71,8 +71,14 @@ def published_cw_mean_error(n: int, label: str) -> float | None:
 def protocol_of(args):
     """The protocol of ``--protocol`` with the ``--set NAME=VALUE`` changes."""
     import netket_arnn as na
+    from netket_arnn.cli.anneal import _beyond_of
 
     protocol = na.driver.get_protocol(args.protocol)
+    for words in args.beyond or ():
+        beta, values = _beyond_of(words)
+        protocol = protocol.beyond_beta(beta, **values)
+    if args.name:
+        protocol = protocol.replace(name=args.name)
     changes = {}
     for item in args.set:
         name, _, value = item.partition("=")
@@ -125,10 +131,11 @@ def run_case(case: dict, args, save) -> dict:
 
     def on_record(record):
         nonlocal samples
-        samples += record.steps * args.batch
+        samples += record.training_samples
         row = {
             "beta": record.beta,
             "steps": record.steps,
+            "batch": record.training_samples // max(record.steps, 1),
             "samples": samples,
             "seconds": time.perf_counter() - start,
             "f": record.free_energy,
@@ -246,6 +253,15 @@ def main(argv=None) -> None:
     p.add_argument("--nets", nargs="+", default=None, help="registry names (sk: sk_1rsb; cw: cw_inf 1p)")
     p.add_argument("--protocol", default="adaptive", help="a protocol name of netket_arnn.protocols")
     p.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="change fields of the protocol")
+    p.add_argument(
+        "--beyond",
+        nargs="+",
+        action="append",
+        default=None,
+        metavar=("BETA", "NAME=VALUE"),
+        help="from β = BETA on, other values of per-β fields (as the command line's --beyond; repeatable)",
+    )
+    p.add_argument("--name", default=None, help="the name the results give the protocol")
     p.add_argument(
         "--net-option",
         nargs="*",

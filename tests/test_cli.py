@@ -152,11 +152,13 @@ def test_protocol_is_the_adaptive_default_with_single_values_changed(tmp_path, c
     assert steps == [1 + 4 + used.settle_steps, 4 + used.settle_steps]  # window 20 > 4 steps: never converged
     # a change from a β on reaches the run
     out = tmp_path / "q"
-    assert _main([*argv, "--beyond", "1.0", "max_steps=2", "--out", str(out)], capsys)[0] == 0
+    assert _main([*argv, "--beyond", "1.0", "max_steps=2", "batch_factor=0.5", "--out", str(out)], capsys)[0] == 0
     data = json.loads((out / "anneal.json").read_text())
     steps = [r["steps"] for r in data["runs"]["1p"]["records"]]
     assert steps == [1 + 4 + used.settle_steps, 2 + used.settle_steps]
-    assert data["protocol"]["beyond"] == [{"beta": 1.0, "max_steps": 2}]
+    assert [r["training_samples"] for r in data["runs"]["1p"]["records"]] == [32 * steps[0], 16 * steps[1]]
+    assert [r["n_samples"] for r in data["runs"]["1p"]["records"]] == [64, 64]
+    assert data["protocol"]["beyond"] == [{"beta": 1.0, "max_steps": 2, "batch_factor": 0.5}]
 
 
 def test_nets_train_with_their_own_settings_under_the_adaptive_protocol_only():

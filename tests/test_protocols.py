@@ -96,11 +96,10 @@ def test_paper_protocol_is_the_papers_plan():
 
 @pytest.mark.parametrize("protocol", [ADAPTIVE, SETTLED, TRACKING], ids=lambda p: p.name)
 def test_protocols_spend_at_most_a_tenth_of_the_papers_samples(protocol):
-    n_betas = len(na.driver.beta_grid(0.1, 2.0, 0.05))
-    assert protocol.n_samples == PAPER.n_samples
-    assert protocol.max_total_steps(n_betas) * 10 <= PAPER.max_total_steps(n_betas)
     grid = na.driver.beta_grid(0.1, 2.0, 0.05)
-    assert protocol.max_total_steps(grid) == protocol.max_total_steps(n_betas)
+    assert protocol.n_samples == PAPER.n_samples
+    assert protocol.max_total_samples(grid, 2000) * 10 <= PAPER.max_total_samples(grid, 2000)
+    assert PAPER.max_total_samples(grid, 2000) == 2000 * PAPER.max_total_steps(len(grid))
 
 
 def test_settled_protocol_spends_the_adaptive_budget_at_every_beta_mostly_decaying():
@@ -116,10 +115,18 @@ def test_settled_protocol_spends_the_adaptive_budget_at_every_beta_mostly_decayi
 def test_tracking_protocol_is_settled_up_to_beta_1_then_faster_and_extrapolating():
     for beta in (0.1, 0.5, 0.95):
         assert TRACKING.at(beta) == SETTLED.replace(name="tracking")
+    faster = {
+        "learning_rate": 3e-3,
+        "extrapolate_start": 1.0,
+        "batch_factor": 0.5,
+        "max_steps": 54,
+        "settle_steps": 160,
+    }
     for beta in (1.0, 1.5, 2.0):
-        assert TRACKING.at(beta) == SETTLED.replace(name="tracking", learning_rate=3e-3, extrapolate_start=1.0)
+        assert TRACKING.at(beta) == SETTLED.replace(name="tracking", **faster)
     grid = na.driver.beta_grid(0.1, 2.0, 0.05)
-    assert TRACKING.max_total_steps(grid) == SETTLED.max_total_steps(grid)
+    assert TRACKING.max_total_samples(grid, 2000) == SETTLED.max_total_samples(grid, 2000)  # the same samples
+    assert TRACKING.max_total_steps(grid) == SETTLED.max_total_steps(grid) + 21 * 107  # in more steps from β = 1
     assert get_protocol("tracking") is TRACKING and "tracking" in protocol_names()
 
 
@@ -489,8 +496,9 @@ def _interrupted_and_resumed(protocol, betas, stop_after, tmp_path):
         return True
 
     path = tmp_path / "x.mpack"
-    with pytest.raises(AnnealInterrupted):
+    with pytest.raises(AnnealInterrupted) as error:
         _spin_glass_run(protocol, betas, callback=[stop], checkpointing=Checkpointing(path, every=3))
+    assert error.value.result.driver.state.n_samples == 32  # the state's own batch, whatever the β's
     interrupted = load_checkpoint(path)
     resumed, _, _ = _spin_glass_run(protocol, betas, checkpointing=Checkpointing(path, every=3, resume=True))
     return full, resumed, interrupted
@@ -571,13 +579,72 @@ def test_extrapolation_switched_on_from_a_beta_carries_the_change_of_the_beta_be
 
 
 @pytest.mark.parametrize("stop_after", [9 + 6 + 6 + 3, 9 + 6 + 6 + 8 + 2])  # inside the fourth β, inside the fifth
-def test_resuming_past_a_change_of_beyond_gives_the_uninterrupted_run(tmp_path, stop_after):
-    p = _carrying(0.0).beyond_beta(1.2, extrapolate_start=1.0, learning_rate=3e-2, max_steps=6)
+@pytest.mark.parametrize("batch_factor", [1.0, 0.5])
+def test_resuming_past_a_change_of_beyond_gives_the_uninterrupted_run(tmp_path, stop_after, batch_factor):
+    p = _carrying(0.0).beyond_beta(
+        1.2, extrapolate_start=1.0, learning_rate=3e-2, max_steps=6, batch_factor=batch_factor
+    )
     betas = (0.3, 0.6, 0.9, 1.2, 1.5)
     full, resumed, _ = _interrupted_and_resumed(p, betas, stop_after, tmp_path)
     assert [r.steps for r in full] == [9, 6, 6, 8, 8]
     assert [r.steps for r in resumed] == [9, 6, 6, 8, 8]
+    batches = [32] * 3 + [round(32 * batch_factor)] * 2
+    assert [r.training_samples for r in resumed] == [s * b for s, b in zip([9, 6, 6, 8, 8], batches)]
     _assert_same_parameters(resumed, full)
+
+
+class _Batches(nk.callbacks.AbstractCallback, mutable=True):
+    """The samples every step trained on, as the driver drew them."""
+
+    sizes: list = struct.field(pytree_node=False, serialize=False)
+
+    def __init__(self):
+        self.sizes = []
+
+    def on_step_end(self, step, log_data, driver):
+        self.sizes.append(int(np.prod(driver.state.samples.shape[:-1])))
+
+
+def test_batch_factor_sets_the_training_batch_from_its_beta_on_and_the_state_gets_its_own_back():
+    H = na.curie_weiss(6)
+    base = AnnealProtocol(learning_rate=1e-2, warmup_steps=3, max_steps=4, settle_steps=2)
+    p = base.beyond_beta(0.6, batch_factor=0.25, max_steps=10).beyond_beta(0.9, batch_factor=1.5)
+    vstate, batches = _state(H, n_samples=64), _Batches()
+    betas = [0.3, 0.6, 0.9]
+    result = anneal(
+        H, vstate, betas, protocol=p, estimates=FinalEstimates(observables=()), callback=batches, show_progress=False
+    )
+    assert [r.steps for r in result] == [9, 12, 12]
+    assert batches.sizes == [64] * 9 + [16] * 12 + [96] * 12
+    assert [r.training_samples for r in result] == [9 * 64, 12 * 16, 12 * 96]
+    assert p.max_total_samples(betas, 64) == sum(batches.sizes)
+    assert [r.n_samples for r in result] == [64] * 3  # the estimates keep the state's own batch
+    assert vstate.n_samples == 64 and result.metadata["n_samples"] == 64
+    assert result.metadata["protocol"]["beyond"][1] == {"beta": 0.9, "batch_factor": 1.5}
+    # without a change every step trains on the state's batch
+    plain = anneal(H, _state(H, n_samples=48), [0.3], protocol=base, show_progress=False)
+    assert plain[0].training_samples == 9 * 48
+
+
+def test_batch_factor_is_checked_rounded_and_written_only_when_set():
+    assert "batch_factor" not in SETTLED.settings()  # runs stored before it existed resume
+    p = SETTLED.beyond_beta(1.0, batch_factor=0.25, max_steps=108, settle_steps=320)
+    assert p.settings()["beyond"] == [{"beta": 1.0, "batch_factor": 0.25, "max_steps": 108, "settle_steps": 320}]
+    assert [p.batch_at(b, 2000) for b in (0.95, 1.0, 2.0)] == [2000, 500, 500]
+    assert AnnealProtocol(batch_factor=0.3).batch_at(0.5, 10) == 3
+    assert AnnealProtocol(batch_factor=1e-3).batch_at(0.5, 10) == 1
+    assert AnnealProtocol(batch_factor=0.29).batch_at(0.5, 100) == 29  # 28.999999999999996 rounded, not cut
+    grid = na.driver.beta_grid(0.1, 2.0, 0.05)
+    assert p.max_total_samples(grid, 2000) == SETTLED.max_total_samples(grid, 2000) == 4473 * 2000
+    assert AnnealProtocol(batch_factor=0.5).describe().endswith("x0.5 the batch")
+    assert p.describe().endswith("from β = 1: batch_factor 0.25, max_steps 108, settle_steps 320")
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="batch_factor"):
+            AnnealProtocol(batch_factor=bad)
+    with pytest.raises(ValueError, match=r"from β = 1: batch_factor must be > 0"):
+        SETTLED.beyond_beta(1.0, batch_factor=0.0)
+    with pytest.raises(ValueError, match="n_samples"):
+        p.batch_at(1.0, 0)
 
 
 # -- retreat: a β whose training raised f[q] restarts from where it began --------------------------

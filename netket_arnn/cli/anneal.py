@@ -123,8 +123,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="training protocol: 'adaptive' (steps per β set by a convergence test, then a decaying learning "
         "rate), 'settled' (the same budget spent at every β, a short search and a long decay: the one "
         "that reaches the paper's SK values up to β = 1), 'tracking' ('settled' up to β = 1, then 3x its "
-        "learning rate and the previous β's change carried forward: the closest to the paper's SK values "
-        "beyond), 'natural' (natural-gradient steps, SR: fewest samples per "
+        "learning rate, the previous β's change carried forward and twice the steps of half the batch: "
+        "the closest to the paper's SK values beyond), 'natural' (natural-gradient steps, SR: fewest samples per "
         "result, each step costlier on nets with many parameters) or 'paper' "
         "(arXiv:2302.08347: Adam 1e-3, 5000 warm-up steps, 1020 steps per β); the options below change single "
         "values of it",

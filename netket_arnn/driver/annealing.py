@@ -226,7 +226,8 @@ def anneal(
         local_balance=local_balance,
     )
     opt_settings = optimizer_settings(optimizer.init(variational_state.parameters)) if stage.trains else None
-    n_final = int(estimates.n_samples or variational_state.n_samples)
+    n_train = int(variational_state.n_samples)  # a protocol's batch_factor scales this one
+    n_final = int(estimates.n_samples or n_train)
     model = variational_state.model
     result = AnnealResult(
         driver=driver,
@@ -335,6 +336,10 @@ def anneal(
                 beta_start = variational_state.parameters
             driver.beta = beta
             steps = 0
+            if stage.trains and protocol is not None:
+                batch = protocol.batch_at(beta, n_train)
+                if variational_state.n_samples != batch:
+                    variational_state.n_samples = batch
             if stage.trains:
                 if protocol is not None:
                     stopper = protocol.steps_callback(k, beta)
@@ -359,9 +364,10 @@ def anneal(
                     raise KeyboardInterrupt
                 steps = driver.step_count - first
             sampled = stage.state_at(variational_state, beta, k)
-            record = _estimate_record(sampled, hamiltonian, beta, estimates, reference, k)
+            record = _estimate_record(sampled, hamiltonian, beta, estimates, reference, k, n_final)
             jax.block_until_ready(variational_state.parameters)
             record.steps, record.wall_time = int(steps), time.perf_counter() - clock
+            record.training_samples = int(steps) * int(variational_state.n_samples)
             if stage.trains and isinstance(stopper, BetaSteps) and stopper.retreated_at is not None:
                 record.extra["retreated_at"] = stopper.retreated_at
             result.records.append(record)
@@ -376,6 +382,8 @@ def anneal(
         raise AnnealInterrupted(result, _interrupted_message(result, checkpoint)) from None
     finally:
         driver.learning_rate_factor = 1.0  # a protocol's schedule ends with the run
+        if variational_state.n_samples != n_train:
+            variational_state.n_samples = n_train  # and so does its batch
     return result
 
 
@@ -468,9 +476,11 @@ def _interrupted_message(result: AnnealResult, checkpoint) -> str:
     return f"interrupted {done}{where}"
 
 
-def _estimate_record(sampled, hamiltonian, beta, estimates: FinalEstimates, reference, index) -> AnnealRecord:
-    """The record of one β: the estimates of ``estimates`` on fresh samples of ``sampled``."""
-    est = estimate(sampled, hamiltonian, beta, n_samples=estimates.n_samples, overlaps=estimates.overlaps)
+def _estimate_record(
+    sampled, hamiltonian, beta, estimates: FinalEstimates, reference, index, n_samples: int
+) -> AnnealRecord:
+    """The record of one β: the estimates of ``estimates`` on ``n_samples`` fresh samples of ``sampled``."""
+    est = estimate(sampled, hamiltonian, beta, n_samples=n_samples, overlaps=estimates.overlaps)
     th = est.thermo
     f = float(np.real(th.free_energy.mean))
     f_exact, s_exact = (None, None) if reference is None else reference(beta)

@@ -37,6 +37,8 @@ class AnnealRecord:
 
     Every quantity is per spin unless its name says otherwise (``log_z_total``) or it is a
     count or fraction (``n_samples``, ``steps``, ``ess_fraction``, ``distinct_fraction``).
+    ``n_samples`` counts the fresh samples of the estimates, ``training_samples`` those the
+    training drew at this β (its steps times their batch; ``None`` in files written before it).
     ``exact_free_energy`` and ``relative_error`` (:math:`|f[q] - f|/|f|`) are ``None`` when no
     exact value is known, ``exact_entropy`` too. ``log_z_total``/``log_z_total_error`` (the
     total :math:`\log Z`, as :class:`netket_arnn.exact.Thermodynamics` gives it) and
@@ -68,6 +70,7 @@ class AnnealRecord:
     steps: int
     wall_time: float
     distinct_fraction: float | None = None
+    training_samples: int | None = None
     exact_free_energy: float | None = None
     exact_entropy: float | None = None
     relative_error: float | None = None

@@ -485,7 +485,7 @@ def test_resuming_an_extrapolated_anneal_gives_the_uninterrupted_run(tmp_path, s
 
 def _interrupted_and_resumed(protocol, betas, stop_after, tmp_path):
     """The uninterrupted run, and the run interrupted after ``stop_after`` steps (checkpoints every 3)
-    then resumed; with the checkpoint's path."""
+    then resumed; with the checkpoint the interrupted run left."""
     full, _, _ = _spin_glass_run(protocol, betas)
     count = [0]
 

@@ -336,12 +336,11 @@ def anneal(
                 beta_start = variational_state.parameters
             driver.beta = beta
             steps = 0
-            if stage.trains and protocol is not None:
-                batch = protocol.batch_at(beta, n_train)
-                if variational_state.n_samples != batch:
-                    variational_state.n_samples = batch
             if stage.trains:
                 if protocol is not None:
+                    batch = protocol.batch_at(beta, n_train)
+                    if variational_state.n_samples != batch:
+                        variational_state.n_samples = batch
                     stopper = protocol.steps_callback(k, beta)
                 else:
                     stopper = None if early_stopping is None else fresh_copy(early_stopping)

@@ -28,9 +28,10 @@ Named protocols (:func:`get_protocol`):
   reaches the paper's published :math:`f[q]` on its SK instances beyond β ≈ 0.65, where the
   adaptive protocol's 20-step decay leaves Adam's fluctuations in :math:`f[q]`;
 - ``"tracking"``: ``"settled"`` up to β = 1, and from β = 1 on (:attr:`AnnealProtocol.beyond`) three
-  times its learning rate with the previous β's change carried forward, in twice the steps of half
-  the batch (:data:`TRACKING`): in the SK spin-glass phase the optimum drifts from β to β faster
-  than the settled protocol follows;
+  times its learning rate with the previous β's change carried forward, in four times the steps of
+  a quarter of the batch up to β = 1.5 and twice the steps of half the batch beyond
+  (:data:`TRACKING`): in the SK spin-glass phase the optimum drifts from β to β faster than the
+  settled protocol follows;
 - ``"natural"``: natural-gradient steps (NetKet's ``SR`` with the dense Jacobian QGT, or the
   same update through the sample kernel, :class:`~netket_arnn.driver.SampleSpaceSR`, for nets
   with more parameters than samples) of a fixed fraction of the Newton step of the KL divergence,
@@ -192,8 +193,16 @@ PER_BETA_FIELDS = (
     "final_factor",
     "extrapolate_start",
     "batch_factor",
+    "retreat",
 )
 _BETA_TOLERANCE = 1e-9  # grids are built by adding steps: β = 1.0 may arrive as 0.9999999999999999
+
+
+def _describe_change(name: str, value) -> str:
+    """One change of :attr:`AnnealProtocol.beyond` in words."""
+    if name == "retreat":
+        return "no retreat" if value is None else f"restarting a β at x{value.factor:g} if f[q] rises"
+    return f"{name} {value:g}"
 
 
 def _checked_beyond(protocol, beyond) -> tuple:
@@ -223,6 +232,8 @@ def _checked_beyond(protocol, beyond) -> tuple:
             )
         if not values:
             raise ValueError(f"the change of beyond at β = {start:g} changes nothing")
+        if isinstance(values.get("retreat"), dict):  # as a results file stores it
+            values["retreat"] = Retreat(**values["retreat"])
         if entries and start <= entries[-1][0]:
             raise ValueError(f"the β of beyond must increase: {start:g} after {entries[-1][0]:g}")
         merged.update(values)
@@ -284,7 +295,8 @@ class AnnealProtocol:
             through the sample kernel (:meth:`build_preconditioner`). Needs ``optimizer="sgd"``.
         diag_shift: the ``SR`` diagonal shift (> 0), added to :math:`S`.
         retreat: the rule that restarts a β whose training has raised :math:`f[q]` above where
-            the β began, at a lower learning rate (:class:`Retreat`), or ``None``.
+            the β began, at a lower learning rate (:class:`Retreat`), or ``None``; a per-β field
+            (``beyond_beta(1.0, retreat=Retreat(factor=0.1))``: from β = 1 on only).
         beyond: changes of the per-β fields (:data:`PER_BETA_FIELDS`) from a β on, as pairs
             ``(beta, {name: value})`` in increasing β (made by :meth:`beyond_beta`): at every β
             of the grid the protocol is :meth:`at` that β, the base fields with the changes of
@@ -483,7 +495,7 @@ class AnnealProtocol:
         if self.retreat is not None:
             text += f", restarting a β at x{self.retreat.factor:g} if f[q] rises"
         for start, values in self.beyond:
-            text += f"; from β = {start:g}: " + ", ".join(f"{name} {value:g}" for name, value in values)
+            text += f"; from β = {start:g}: " + ", ".join(_describe_change(name, value) for name, value in values)
         return text
 
     def build_optimizer(self):
@@ -517,7 +529,10 @@ class AnnealProtocol:
         if d["batch_factor"] == 1:
             del d["batch_factor"]
         if self.beyond:
-            d["beyond"] = [{"beta": start, **dict(values)} for start, values in self.beyond]
+            d["beyond"] = [
+                {"beta": start, **{k: asdict(v) if isinstance(v, Retreat) else v for k, v in values}}
+                for start, values in self.beyond
+            ]
         else:
             del d["beyond"]
         return d
@@ -575,13 +590,17 @@ SETTLED = ADAPTIVE.replace(name="settled", max_steps=27, convergence=None, settl
 
 #: :data:`SETTLED` up to β = 1, and from β = 1 on (the SK model's spin-glass phase, :math:`T_c = J`)
 #: three times its learning rate, the previous β's trained change carried forward
-#: (``extrapolate_start=1``) and the same samples in twice the steps of half the batch (54 + 160
-#: steps of ``batch_factor=0.5``): there the optimum drifts from β to β faster than Adam at 1e-3
-#: follows within 107 steps, and the extrapolated start and the extra steps keep nearer to it. The
+#: (``extrapolate_start=1``) and the same samples in more, smaller steps: four times the steps of
+#: a quarter of the batch from β = 1 (108 + 320 steps of ``batch_factor=0.25``), twice the steps of
+#: half the batch from β = 1.5 (54 + 160 of ``batch_factor=0.5``). There the optimum drifts from β
+#: to β faster than Adam at 1e-3 follows within 107 steps, and the extrapolated start and the extra
+#: steps keep nearer to it; a quarter of the batch beyond β = 1.5 lets Adam's noise back in. The
 #: same training samples as :data:`SETTLED` (4,473 steps of the full batch on the paper's grid);
 #: the training guide gives the measurements.
-TRACKING = SETTLED.replace(name="tracking").beyond_beta(
-    1.0, learning_rate=3e-3, extrapolate_start=1.0, batch_factor=0.5, max_steps=54, settle_steps=160
+TRACKING = (
+    SETTLED.replace(name="tracking")
+    .beyond_beta(1.0, learning_rate=3e-3, extrapolate_start=1.0, batch_factor=0.25, max_steps=108, settle_steps=320)
+    .beyond_beta(1.5, batch_factor=0.5, max_steps=54, settle_steps=160)
 )
 
 _PROTOCOLS = {p.name: p for p in (PAPER, ADAPTIVE, NATURAL, SETTLED, TRACKING)}

@@ -130,12 +130,17 @@ def test_protocol_is_the_adaptive_default_with_single_values_changed(tmp_path, c
     assert later.at(0.95) == na.driver.SETTLED.replace(name=later.name)
     assert (later.at(1.2).learning_rate, later.at(1.2).extrapolate_start, later.at(1.2).max_steps) == (3e-3, 1.0, 27)
     assert later.at(1.5).max_steps == 40 and later.at(1.5).learning_rate == 3e-3
+    slower = ["anneal", "--protocol", "settled", "--beyond", "1.0", "retreat=0.25", "--beyond", "1.5", "retreat=0"]
+    slower = anneal_command.protocol_of(parser.parse_args(slower))  # as --retreat: the factor, 0 for none
+    assert slower.at(0.95).retreat is None and slower.at(1.2).retreat == na.driver.Retreat(factor=0.25)
+    assert slower.at(1.5).retreat is None
     for words, message in [
         (["1.0"], "needs BETA NAME=VALUE"),
         (["1.0", "optimizer=sgd"], "not one of the per-β fields"),
         (["1.0", "max_steps=2.5"], "max_steps must be an integer"),
         (["-1", "max_steps=2"], "BETA"),
         (["1.0", "min_steps=500"], "min_steps"),
+        (["1.0", "retreat=2"], "factor must be in"),
     ]:
         with pytest.raises(SystemExit, match=message):
             anneal_command.protocol_of(parser.parse_args(["anneal", "--protocol", "settled", "--beyond", *words]))

@@ -115,18 +115,17 @@ def test_settled_protocol_spends_the_adaptive_budget_at_every_beta_mostly_decayi
 def test_tracking_protocol_is_settled_up_to_beta_1_then_faster_and_extrapolating():
     for beta in (0.1, 0.5, 0.95):
         assert TRACKING.at(beta) == SETTLED.replace(name="tracking")
-    faster = {
-        "learning_rate": 3e-3,
-        "extrapolate_start": 1.0,
-        "batch_factor": 0.5,
-        "max_steps": 54,
-        "settle_steps": 160,
-    }
-    for beta in (1.0, 1.5, 2.0):
-        assert TRACKING.at(beta) == SETTLED.replace(name="tracking", **faster)
+    faster = {"learning_rate": 3e-3, "extrapolate_start": 1.0}
+    quarter = {"batch_factor": 0.25, "max_steps": 108, "settle_steps": 320}
+    half = {"batch_factor": 0.5, "max_steps": 54, "settle_steps": 160}
+    for beta in (1.0, 1.25, 1.45):
+        assert TRACKING.at(beta) == SETTLED.replace(name="tracking", **faster, **quarter)
+    for beta in (1.5, 2.0):
+        assert TRACKING.at(beta) == SETTLED.replace(name="tracking", **faster, **half)
     grid = na.driver.beta_grid(0.1, 2.0, 0.05)
     assert TRACKING.max_total_samples(grid, 2000) == SETTLED.max_total_samples(grid, 2000)  # the same samples
-    assert TRACKING.max_total_steps(grid) == SETTLED.max_total_steps(grid) + 21 * 107  # in more steps from β = 1
+    # in four times the steps from β = 1.0 to 1.45 and twice the steps from 1.5 to 2.0
+    assert TRACKING.max_total_steps(grid) == SETTLED.max_total_steps(grid) + 10 * 3 * 107 + 11 * 107
     assert get_protocol("tracking") is TRACKING and "tracking" in protocol_names()
 
 
@@ -747,6 +746,40 @@ def test_retreat_restarts_the_beta_from_its_start_at_the_lower_rate():
     # without the rule the same run ends worse: the restart at the lower rate keeps q near its start
     plain, _ = _retreat_run(None)
     assert result[0].relative_error < plain[0].relative_error and "retreated_at" not in plain[0].extra
+
+
+def test_a_retreat_from_a_beta_on_reads_back_and_restarts_only_there():
+    rule = Retreat(window=10, tolerance=3.0, factor=0.1)
+    p = SETTLED.beyond_beta(1.0, retreat=rule)
+    assert p.at(0.95).retreat is None and p.at(1.0).retreat == rule and SETTLED.retreat is None
+    stored = p.settings()["beyond"]
+    assert stored == [{"beta": 1.0, "retreat": {"window": 10, "tolerance": 3.0, "factor": 0.1}}]
+    stored = [{**stored[0], "beta": 0.25}]
+    assert SETTLED.replace(beyond=p.settings()["beyond"]) == p  # a results file's form reads back as the rule
+    assert p.beyond_beta(1.5, retreat=None).at(1.5).retreat is None  # a later change turns it off
+    assert p.describe().endswith("; from β = 1: restarting a β at x0.1 if f[q] rises")
+
+    # two β from a nearly exact start (as _retreat_run), Adam at 0.3 raising f[q] where it runs:
+    # at both β with the rule from the second on, the first rises unchecked; at the second only
+    # (the first at 1e-4, which keeps q near exact), the second restarts
+    def run(protocol):
+        model = na.models.SpinGlassARNN.from_hamiltonian(_SK, 0.2, k=1)
+        vs = nk.vqs.MCState(nk.sampler.ARDirectSampler(_SK.hilbert), model, n_samples=256, seed=0, sampler_seed=1)
+        return anneal(
+            _SK,
+            vs,
+            [0.2, 0.25],
+            protocol=protocol,
+            estimates=FinalEstimates(n_samples=256, observables=()),
+            show_progress=False,
+        )
+
+    steps = dict(max_steps=60, settle_steps=4, final_factor=0.5, physics_start=True)
+    both = run(AnnealProtocol(learning_rate=0.3, **steps).beyond_beta(0.25, retreat=rule))
+    assert "retreated_at" not in both[0].extra
+    assert both.metadata["protocol"]["beyond"] == stored[:1] and "retreat" not in both.metadata["protocol"]
+    second = run(AnnealProtocol(learning_rate=1e-4, **steps).beyond_beta(0.25, learning_rate=0.3, retreat=rule))
+    assert "retreated_at" not in second[0].extra and 10 <= second[1].extra["retreated_at"] < 60
 
 
 def test_a_restored_start_is_written_back_before_the_next_step():

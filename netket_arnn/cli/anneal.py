@@ -123,7 +123,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="training protocol: 'adaptive' (steps per β set by a convergence test, then a decaying learning "
         "rate), 'settled' (the same budget spent at every β, a short search and a long decay: the one "
         "that reaches the paper's SK values up to β = 1), 'tracking' ('settled' up to β = 1, then 3x its "
-        "learning rate, the previous β's change carried forward and twice the steps of half the batch: "
+        "learning rate, the previous β's change carried forward and the same samples in more steps of a "
+        "smaller batch: a quarter to β = 1.5, half beyond: "
         "the closest to the paper's SK values beyond), 'natural' (natural-gradient steps, SR: fewest samples per "
         "result, each step costlier on nets with many parameters) or 'paper' "
         "(arXiv:2302.08347: Adam 1e-3, 5000 warm-up steps, 1020 steps per β); the options below change single "
@@ -377,6 +378,11 @@ def _beyond_of(words: list[str]) -> tuple[float, dict]:
             raise SystemExit(
                 f"{usage}: {name} must be {'an integer' if kind is int else 'a number'}, got {value!r}"
             ) from None
+        if name == "retreat":  # as --retreat: the factor of the restarted β's rate, 0 for none
+            try:
+                changes[name] = None if changes[name] == 0 else Retreat(factor=changes[name])
+            except ValueError as error:
+                raise SystemExit(f"{usage}: retreat: {error}") from None
     return beta, changes
 
 

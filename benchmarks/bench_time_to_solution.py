@@ -69,7 +69,8 @@ def published_cw_mean_error(n: int, label: str) -> float | None:
 
 
 def protocol_of(args):
-    """The protocol of ``--protocol`` with the ``--set NAME=VALUE`` changes."""
+    """The protocol of ``--protocol`` with the ``--beyond`` and ``--set NAME=VALUE`` changes, named
+    ``--name`` where given."""
     import netket_arnn as na
     from netket_arnn.cli.anneal import _beyond_of
 
@@ -77,19 +78,23 @@ def protocol_of(args):
     for words in args.beyond or ():
         beta, values = _beyond_of(words)
         protocol = protocol.beyond_beta(beta, **values)
-    if args.name:
-        protocol = protocol.replace(name=args.name)
     changes = {}
     for item in args.set:
         name, _, value = item.partition("=")
         current = getattr(protocol, name)
-        if isinstance(current, bool):
+        if name in ("convergence", "retreat"):  # rules given as JSON keywords, e.g. retreat={"factor": 0.1}
+            rule = {"convergence": na.protocols.Convergence, "retreat": na.protocols.Retreat}[name]
+            changes[name] = None if value == "null" else rule(**json.loads(value))
+        elif isinstance(current, bool):
             changes[name] = {"true": True, "false": False}[value.lower()]
         elif isinstance(current, int | float | str):
             changes[name] = type(current)(value)
         else:
             changes[name] = json.loads(value)
-    return protocol.replace(name=f"{protocol.name}+{','.join(args.set)}", **changes) if changes else protocol
+    if changes:
+        protocol = protocol.replace(name=f"{protocol.name}+{','.join(args.set)}", **changes)
+    # the name the results give the run wins over the one made up from --set
+    return protocol.replace(name=args.name) if args.name else protocol
 
 
 def net_options_of(args) -> dict:

@@ -49,8 +49,9 @@ interrupted script, run again, continues where it stopped):
   and N = 200 seed 1, with SK_RS, SK_1RSB, SK_2RSB, 1L and MADE_23 trained with the package's
   ``tracking`` protocol (``na.driver.TRACKING``: a tenth of the paper's samples, 27 steps at
   the full learning rate and 80 along a decay at every β, from β = 1 on at three times the rate,
-  starting each β from the previous one's trend, in twice the steps of half the batch, see the
-  training guide), batch 2000, the paper's grid β = 0.1 … 2.0 step 0.05, 40,000 final samples,
+  starting each β from the previous one's trend, in four times the steps of a quarter of the
+  batch up to β = 1.5 and twice the steps of half the batch beyond, see the training guide),
+  batch 2000, the paper's grid β = 0.1 … 2.0 step 0.05, 40,000 final samples,
   beside the paper's runs on the same instances: hours, meant for a GPU.
 
     python examples/fig5_sherrington_kirkpatrick.py [--smoke | --full | --paper-size] [--out OUT]

@@ -57,7 +57,8 @@ script is run again):
   step 0.05, with the full mode's SK nets (SK_RS, SK_1RSB, SK_2RSB, 1L, MADE_23, MADE_32) trained
   with the ``tracking`` protocol (``na.driver.TRACKING``: 27 steps at the full learning rate and
   80 along a decay at every β, from β = 1 on at three times the rate, starting each β from the
-  previous one's trend, in twice the steps of half the batch, see the training guide), batch 2000,
+  previous one's trend, in four times the steps of a quarter of the batch up to β = 1.5 and
+  twice the steps of half the batch beyond, see the training guide), batch 2000,
   40,000 final samples:
   hours, meant for a GPU; ``--nets sk_1rsb`` runs one net. Parallel tempering: 20,000 sweeps of burn-in and
   20,000 more (a sample every 8), about 14 minutes on 2 CPU cores; the full mode uses the same

@@ -125,7 +125,8 @@ def parse_args(doc: str, name: str, argv=None, configure=None, paper_size: bool 
             "--paper-size",
             action="store_true",
             help="the paper's sizes and instances, trained with a tenth of the paper's samples "
-            "(na.driver.TRACKING; Fig. 4: na.driver.NATURAL), batch 2000, β = 0.1 … 2.0 step 0.05, "
+            "(na.driver.TRACKING, at N = 200 na.driver.SETTLED; Fig. 4: na.driver.NATURAL), batch 2000, "
+            "β = 0.1 … 2.0 step 0.05, "
             "40,000 final samples (hours; meant for a GPU)",
         )
     parser.add_argument("--out", default=None, help="output folder (default: results/<script>/<mode>)")

@@ -159,3 +159,20 @@ def test_figure_titles_name_the_protocol_each_mode_runs(monkeypatch):
     assert lines[0] == "paper_size mode: β = 0.5 … 0.5 one β, batch 2000, 40000 final samples"
     assert lines[1] == f"protocol 'tracking': {na.driver.TRACKING.describe()}"
     assert len(lines) == 3
+
+
+def test_paper_size_trains_n_200_with_the_settled_protocol(monkeypatch):
+    """The tracking protocol's rates from β = 1 on were chosen at N = 100 and make f[q] diverge at
+    N = 200: the paper-size modes train N = 200 with the settled one."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import fig5_sherrington_kirkpatrick as fig5
+    import overlaps
+
+    import netket_arnn as na
+
+    mode = fig5.MODES["paper_size"]
+    assert mode["protocol"].training is na.driver.TRACKING and set(mode["relative"]) == {100, 200}
+    assert mode["protocol_at"][200].training is na.driver.SETTLED
+    assert mode["protocol_at"][200].betas == mode["protocol"].betas
+    assert overlaps.MODES["paper_size"]["sk"]["N"] == 200
+    assert overlaps.MODES["paper_size"]["sk"]["protocol"].training is na.driver.SETTLED

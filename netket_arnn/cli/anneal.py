@@ -125,7 +125,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "that reaches the paper's SK values up to β = 1), 'tracking' ('settled' up to β = 1, then 3x its "
         "learning rate, the previous β's change carried forward and the same samples in more steps of a "
         "smaller batch: a quarter to β = 1.5, half beyond: "
-        "the closest to the paper's SK values beyond), 'natural' (natural-gradient steps, SR: fewest samples per "
+        "the closest to the paper's SK values beyond at N = 100, diverging at N = 200), "
+        "'natural' (natural-gradient steps, SR: fewest samples per "
         "result, each step costlier on nets with many parameters) or 'paper' "
         "(arXiv:2302.08347: Adam 1e-3, 5000 warm-up steps, 1020 steps per β); the options below change single "
         "values of it",

@@ -493,7 +493,7 @@ class AnnealProtocol:
         if self.batch_factor != 1:
             text += f", x{self.batch_factor:g} the batch"
         if self.retreat is not None:
-            text += f", restarting a β at x{self.retreat.factor:g} if f[q] rises"
+            text += ", " + _describe_change("retreat", self.retreat)
         for start, values in self.beyond:
             text += f"; from β = {start:g}: " + ", ".join(_describe_change(name, value) for name, value in values)
         return text

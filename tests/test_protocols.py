@@ -754,8 +754,7 @@ def test_a_retreat_from_a_beta_on_reads_back_and_restarts_only_there():
     assert p.at(0.95).retreat is None and p.at(1.0).retreat == rule and SETTLED.retreat is None
     stored = p.settings()["beyond"]
     assert stored == [{"beta": 1.0, "retreat": {"window": 10, "tolerance": 3.0, "factor": 0.1}}]
-    stored = [{**stored[0], "beta": 0.25}]
-    assert SETTLED.replace(beyond=p.settings()["beyond"]) == p  # a results file's form reads back as the rule
+    assert SETTLED.replace(beyond=stored) == p  # a results file's form reads back as the rule
     assert p.beyond_beta(1.5, retreat=None).at(1.5).retreat is None  # a later change turns it off
     assert p.describe().endswith("; from β = 1: restarting a β at x0.1 if f[q] rises")
 
@@ -777,7 +776,8 @@ def test_a_retreat_from_a_beta_on_reads_back_and_restarts_only_there():
     steps = dict(max_steps=60, settle_steps=4, final_factor=0.5, physics_start=True)
     both = run(AnnealProtocol(learning_rate=0.3, **steps).beyond_beta(0.25, retreat=rule))
     assert "retreated_at" not in both[0].extra
-    assert both.metadata["protocol"]["beyond"] == stored[:1] and "retreat" not in both.metadata["protocol"]
+    assert both.metadata["protocol"]["beyond"] == [{**stored[0], "beta": 0.25}]
+    assert "retreat" not in both.metadata["protocol"]
     second = run(AnnealProtocol(learning_rate=1e-4, **steps).beyond_beta(0.25, learning_rate=0.3, retreat=rule))
     assert "retreated_at" not in second[0].extra and 10 <= second[1].extra["retreated_at"] < 60
 
